@@ -1,0 +1,122 @@
+package schemas
+
+import (
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// FormatVersion is the capture format version this package reads and writes.
+const FormatVersion = 1
+
+// Record is one line of a capture file: one MCP message, HTTP exchange or
+// OAuth event as a collector saw it.
+type Record struct {
+	// V is the capture format version, always FormatVersion.
+	V int `json:"v"`
+	// TS is the capture time (RFC 3339, UTC, with fraction).
+	TS time.Time `json:"ts"`
+	// Host is the machine the collector runs on.
+	Host string `json:"host"`
+	// Session identifies one MCP session: the Mcp-Session-Id for HTTP
+	// transports, a collector-made id per stdio server process otherwise.
+	Session string `json:"session"`
+	// Client is the clientInfo from initialize, once seen.
+	Client *Peer `json:"client,omitempty"`
+	// Server names the MCP server and what actually ran.
+	Server Server `json:"server"`
+	// Transport is how client and server talk.
+	Transport Transport `json:"transport"`
+	// Dir is the direction of the message.
+	Dir Direction `json:"dir"`
+	// Msg is the JSON-RPC 2.0 message (or batch) exactly as seen.
+	Msg jsontext.Value `json:"msg,omitempty"`
+	// HTTP holds the HTTP exchange facts for HTTP transports.
+	HTTP *HTTPExchange `json:"http,omitempty"`
+	// Token is what the collector learned about a bearer token, never the
+	// token itself.
+	Token *Token `json:"token,omitempty"`
+	// Auth is an OAuth event seen by the collector.
+	Auth *AuthEvent `json:"auth,omitempty"`
+	// Redacted lists the paths the collector redacted before the record
+	// left the host, such as "msg.params.arguments.password".
+	Redacted []string `json:"redacted,omitempty"`
+	// Unknown keeps members this version does not know, for forward
+	// compatibility; they are written back unchanged.
+	Unknown jsontext.Value `json:",unknown"`
+}
+
+// Peer is the name and version an MCP client or server reports.
+type Peer struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// Server is the MCP server of a record: its reported name and version and
+// what actually ran (a command for stdio, a URL for HTTP transports).
+type Server struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Command string `json:"command,omitempty"`
+	URL     string `json:"url,omitempty"`
+}
+
+// HTTPExchange holds the facts of one HTTP exchange. It never carries the
+// raw Authorization header.
+type HTTPExchange struct {
+	Method     string            `json:"method,omitempty"`
+	Path       string            `json:"path,omitempty"`
+	Status     int               `json:"status,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	RemoteAddr string            `json:"remote_addr,omitempty"`
+}
+
+// TokenKind tells a JWT from an opaque bearer token.
+type TokenKind string
+
+// Token kinds.
+const (
+	TokenJWT    TokenKind = "jwt"
+	TokenOpaque TokenKind = "opaque"
+)
+
+// Token is what a collector learned about a bearer token: a keyed
+// fingerprint (HMAC-SHA256 with a site key, hex) and, for a JWT, its
+// unverified claims.
+type Token struct {
+	FP       string    `json:"fp"`
+	Kind     TokenKind `json:"kind,omitempty"`
+	Iss      string    `json:"iss,omitempty"`
+	Aud      Audience  `json:"aud,omitempty"`
+	Sub      string    `json:"sub,omitempty"`
+	ClientID string    `json:"client_id,omitempty"`
+	Azp      string    `json:"azp,omitempty"`
+	Scope    string    `json:"scope,omitempty"`
+	Exp      int64     `json:"exp,omitempty"`
+	Iat      int64     `json:"iat,omitempty"`
+	Jti      string    `json:"jti,omitempty"`
+}
+
+// AuthEventType is the kind of OAuth event a collector saw.
+type AuthEventType string
+
+// OAuth event types.
+const (
+	AuthAuthorizationRequest AuthEventType = "authorization_request"
+	AuthTokenRequest         AuthEventType = "token_request"
+	AuthTokenResponse        AuthEventType = "token_response"
+	AuthMetadata             AuthEventType = "metadata"
+	AuthRegistration         AuthEventType = "registration"
+)
+
+// AuthEvent is an OAuth event seen by the collector.
+type AuthEvent struct {
+	Type                AuthEventType `json:"type"`
+	Resource            string        `json:"resource,omitempty"`
+	CodeChallengeMethod string        `json:"code_challenge_method,omitempty"`
+	Scope               string        `json:"scope,omitempty"`
+	RedirectURI         string        `json:"redirect_uri,omitempty"`
+	Endpoint            string        `json:"endpoint,omitempty"`
+	Status              int           `json:"status,omitempty"`
+	Token               *Token        `json:"token,omitempty"`
+}
