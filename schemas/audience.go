@@ -1,7 +1,7 @@
 package schemas
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -46,6 +46,6 @@ func (a *Audience) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if _, err := dec.ReadValue(); err != nil {
 			return err
 		}
-		return fmt.Errorf("audience must be a string or an array of strings, not %v", kind)
+		return &json.SemanticError{JSONKind: kind, Err: errors.New("audience must be a string or an array of strings")}
 	}
 }

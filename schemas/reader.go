@@ -224,6 +224,9 @@ func semanticReason(e *json.SemanticError) (ErrorKind, string) {
 	if e.JSONPointer == "" {
 		return ErrWrongType, fmt.Sprintf("line must be a JSON object, got %s", got)
 	}
+	if e.Err != nil {
+		return ErrWrongType, fmt.Sprintf("got %s, want %s: %v", got, want, e.Err)
+	}
 	return ErrWrongType, fmt.Sprintf("got %s, want %s", got, want)
 }
 

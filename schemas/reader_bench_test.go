@@ -44,3 +44,27 @@ func BenchmarkReader(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkReaderEvents is BenchmarkReader plus splitting each record into
+// classified audit events (the JSON-RPC envelope parsed).
+func BenchmarkReaderEvents(b *testing.B) {
+	data := loadDevCapture(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var events int64
+	for b.Loop() {
+		r := NewReader(bytes.NewReader(data))
+		var rec Record
+		for {
+			err := r.NextInto(&rec)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			events += int64(len(NewEvents(&rec)))
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}

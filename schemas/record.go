@@ -22,7 +22,7 @@ type Record struct {
 	// transports, a collector-made id per stdio server process otherwise.
 	Session string `json:"session"`
 	// Client is the clientInfo from initialize, once seen.
-	Client *Peer `json:"client,omitempty"`
+	Client *Peer `json:"client,omitzero"`
 	// Server names the MCP server and what actually ran.
 	Server Server `json:"server"`
 	// Transport is how client and server talk.
@@ -30,45 +30,45 @@ type Record struct {
 	// Dir is the direction of the message.
 	Dir Direction `json:"dir"`
 	// Msg is the JSON-RPC 2.0 message (or batch) exactly as seen.
-	Msg jsontext.Value `json:"msg,omitempty"`
+	Msg jsontext.Value `json:"msg,omitzero"`
 	// HTTP holds the HTTP exchange facts for HTTP transports.
-	HTTP *HTTPExchange `json:"http,omitempty"`
+	HTTP *HTTPExchange `json:"http,omitzero"`
 	// Token is what the collector learned about a bearer token, never the
 	// token itself.
-	Token *Token `json:"token,omitempty"`
+	Token *Token `json:"token,omitzero"`
 	// Auth is an OAuth event seen by the collector.
-	Auth *AuthEvent `json:"auth,omitempty"`
+	Auth *AuthEvent `json:"auth,omitzero"`
 	// Redacted lists the paths the collector redacted before the record
 	// left the host, such as "msg.params.arguments.password".
-	Redacted []string `json:"redacted,omitempty"`
+	Redacted []string `json:"redacted,omitzero"`
 	// Unknown keeps members this version does not know, for forward
 	// compatibility; they are written back unchanged.
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Peer is the name and version an MCP client or server reports.
 type Peer struct {
 	Name    string `json:"name"`
-	Version string `json:"version,omitempty"`
+	Version string `json:"version,omitzero"`
 }
 
 // Server is the MCP server of a record: its reported name and version and
 // what actually ran (a command for stdio, a URL for HTTP transports).
 type Server struct {
 	Name    string `json:"name"`
-	Version string `json:"version,omitempty"`
-	Command string `json:"command,omitempty"`
-	URL     string `json:"url,omitempty"`
+	Version string `json:"version,omitzero"`
+	Command string `json:"command,omitzero"`
+	URL     string `json:"url,omitzero"`
 }
 
 // HTTPExchange holds the facts of one HTTP exchange. It never carries the
 // raw Authorization header.
 type HTTPExchange struct {
-	Method     string            `json:"method,omitempty"`
-	Path       string            `json:"path,omitempty"`
-	Status     int               `json:"status,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	RemoteAddr string            `json:"remote_addr,omitempty"`
+	Method     string            `json:"method,omitzero"`
+	Path       string            `json:"path,omitzero"`
+	Status     int               `json:"status,omitzero"`
+	Headers    map[string]string `json:"headers,omitzero"`
+	RemoteAddr string            `json:"remote_addr,omitzero"`
 }
 
 // TokenKind tells a JWT from an opaque bearer token.
@@ -85,16 +85,16 @@ const (
 // unverified claims.
 type Token struct {
 	FP       string    `json:"fp"`
-	Kind     TokenKind `json:"kind,omitempty"`
-	Iss      string    `json:"iss,omitempty"`
-	Aud      Audience  `json:"aud,omitempty"`
-	Sub      string    `json:"sub,omitempty"`
-	ClientID string    `json:"client_id,omitempty"`
-	Azp      string    `json:"azp,omitempty"`
-	Scope    string    `json:"scope,omitempty"`
-	Exp      int64     `json:"exp,omitempty"`
-	Iat      int64     `json:"iat,omitempty"`
-	Jti      string    `json:"jti,omitempty"`
+	Kind     TokenKind `json:"kind,omitzero"`
+	Iss      string    `json:"iss,omitzero"`
+	Aud      Audience  `json:"aud,omitzero"`
+	Sub      string    `json:"sub,omitzero"`
+	ClientID string    `json:"client_id,omitzero"`
+	Azp      string    `json:"azp,omitzero"`
+	Scope    string    `json:"scope,omitzero"`
+	Exp      int64     `json:"exp,omitzero"`
+	Iat      int64     `json:"iat,omitzero"`
+	Jti      string    `json:"jti,omitzero"`
 }
 
 // AuthEventType is the kind of OAuth event a collector saw.
@@ -112,11 +112,11 @@ const (
 // AuthEvent is an OAuth event seen by the collector.
 type AuthEvent struct {
 	Type                AuthEventType `json:"type"`
-	Resource            string        `json:"resource,omitempty"`
-	CodeChallengeMethod string        `json:"code_challenge_method,omitempty"`
-	Scope               string        `json:"scope,omitempty"`
-	RedirectURI         string        `json:"redirect_uri,omitempty"`
-	Endpoint            string        `json:"endpoint,omitempty"`
-	Status              int           `json:"status,omitempty"`
-	Token               *Token        `json:"token,omitempty"`
+	Resource            string        `json:"resource,omitzero"`
+	CodeChallengeMethod string        `json:"code_challenge_method,omitzero"`
+	Scope               string        `json:"scope,omitzero"`
+	RedirectURI         string        `json:"redirect_uri,omitzero"`
+	Endpoint            string        `json:"endpoint,omitzero"`
+	Status              int           `json:"status,omitzero"`
+	Token               *Token        `json:"token,omitzero"`
 }

@@ -1,6 +1,9 @@
 package schemas
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // FieldError is a problem with one field of a record, before the reader
 // adds the line it was found on.
@@ -55,6 +58,13 @@ func (r *Record) Validate() error {
 	if len(r.Msg) > 0 {
 		if k := r.Msg.Kind(); k != '{' && k != '[' {
 			return &FieldError{Field: "msg", Kind: ErrWrongType, Reason: "must be a JSON-RPC message object or a batch array"}
+		}
+	}
+	if r.HTTP != nil {
+		for name := range r.HTTP.Headers {
+			if strings.EqualFold(name, "authorization") {
+				return invalid("http.headers."+name, "a raw authorization header must never be recorded (record a token fingerprint instead)")
+			}
 		}
 	}
 	if r.Token != nil {

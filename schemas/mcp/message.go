@@ -130,14 +130,14 @@ func classify(w *wireMessage) (Kind, string) {
 	switch {
 	case hasResult && hasError:
 		return KindInvalid, "a response must not carry both result and error"
+	case !hasResult && !hasError:
+		return KindInvalid, "neither a request (no method) nor a response (no result or error)"
 	case len(w.ID) == 0:
 		return KindInvalid, "a response must carry an id"
 	case hasResult:
 		return KindResult, ""
-	case hasError:
-		return KindError, ""
 	}
-	return KindInvalid, "neither a request (no method) nor a response (no result or error)"
+	return KindError, ""
 }
 
 // Target is what a request acts on: the tool of tools/call, the prompt of

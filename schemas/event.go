@@ -1,0 +1,133 @@
+package schemas
+
+import (
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/mcptrail/mcptrail/schemas/mcp"
+)
+
+// EventKind is the kind of a stored audit event: a JSON-RPC kind, or
+// EventHTTP and EventAuth for records that carry no message.
+type EventKind string
+
+// Event kinds beyond the JSON-RPC ones (mcp.KindRequest and friends).
+const (
+	EventHTTP EventKind = "http"
+	EventAuth EventKind = "auth"
+)
+
+// Event is the stored audit event: one row per MCP message (a batch gives
+// one per element), or one per HTTP-only or OAuth record. The fields that
+// come straight from the record are filled by NewEvents; the processor adds
+// the event id, the pairing of responses to requests (latency) and the
+// chain check.
+type Event struct {
+	// ID is the event id, xxhash64 over the fields that identify the
+	// message, stable across replays (set by the processor).
+	ID uint64
+	TS time.Time
+
+	Host          string
+	Session       string
+	ClientName    string
+	ClientVersion string
+	ServerName    string
+	ServerVersion string
+	ServerCommand string
+	ServerURL     string
+	Transport     Transport
+	Dir           Direction
+
+	Kind       EventKind
+	Method     mcp.Method   // for requests and notifications
+	Category   mcp.Category // of Method
+	RPCID      mcp.ID
+	BatchIndex int    // position in a batch, or -1
+	Target     string // tool, prompt or resource URI a request acts on
+
+	Params       jsontext.Value // request or notification params, after redaction
+	Result       jsontext.Value // response result, after redaction
+	IsError      bool           // an error response, or a tool result with isError
+	ErrorCode    int64
+	ErrorMessage string
+	Invalid      string // why the message breaks JSON-RPC 2.0, if it does
+
+	// Latency is the time from the request to this response (set by the
+	// processor's pairing; zero otherwise).
+	Latency  time.Duration
+	MsgBytes int // size of the message's JSON text
+
+	HTTPMethod string
+	HTTPPath   string
+	HTTPStatus int
+	Token      *Token
+	Auth       *AuthEvent
+	Redacted   []string
+}
+
+// NewEvents normalizes a record into its audit events. A msg that is not a
+// JSON-RPC object or batch still gives one event, of kind invalid.
+func NewEvents(rec *Record) []Event {
+	base := Event{
+		TS: rec.TS, Host: rec.Host, Session: rec.Session,
+		ServerName: rec.Server.Name, ServerVersion: rec.Server.Version,
+		ServerCommand: rec.Server.Command, ServerURL: rec.Server.URL,
+		Transport: rec.Transport, Dir: rec.Dir, BatchIndex: -1,
+		Token: rec.Token, Auth: rec.Auth, Redacted: rec.Redacted,
+	}
+	if rec.Client != nil {
+		base.ClientName, base.ClientVersion = rec.Client.Name, rec.Client.Version
+	}
+	if rec.HTTP != nil {
+		base.HTTPMethod, base.HTTPPath, base.HTTPStatus = rec.HTTP.Method, rec.HTTP.Path, rec.HTTP.Status
+	}
+	if len(rec.Msg) == 0 {
+		base.Kind = EventHTTP
+		if rec.Auth != nil {
+			base.Kind = EventAuth
+		}
+		return []Event{base}
+	}
+	msgs, batch, err := mcp.Parse(rec.Msg)
+	if err != nil {
+		base.Kind, base.Invalid, base.MsgBytes = EventKind(mcp.KindInvalid), err.Error(), len(rec.Msg)
+		return []Event{base}
+	}
+	var elems []jsontext.Value
+	if batch {
+		_ = json.Unmarshal(rec.Msg, &elems) // Parse succeeded, so this does too
+	}
+	events := make([]Event, len(msgs))
+	for i := range msgs {
+		ev, m := base, &msgs[i]
+		ev.Kind, ev.RPCID, ev.Invalid = EventKind(m.Kind), m.ID, m.Invalid
+		ev.MsgBytes = len(rec.Msg)
+		if batch {
+			ev.BatchIndex, ev.MsgBytes = i, len(elems[i])
+		}
+		if m.Method != "" {
+			ev.Method, ev.Category = m.Method, m.Info().Category
+		}
+		ev.Target = m.Target()
+		ev.Params, ev.Result = m.Params, m.Result
+		if m.Error != nil {
+			ev.IsError, ev.ErrorCode, ev.ErrorMessage = true, m.Error.Code, m.Error.Message
+		} else if m.Kind == mcp.KindResult {
+			ev.IsError = toolResultIsError(m.Result)
+		}
+		events[i] = ev
+	}
+	return events
+}
+
+// toolResultIsError reports whether a result is a tool result that the
+// server marked with isError.
+func toolResultIsError(result jsontext.Value) bool {
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	return json.Unmarshal(result, &r) == nil && r.IsError
+}

@@ -1,0 +1,100 @@
+package mcp
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseKinds(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     string
+		kind    Kind
+		method  Method
+		id      ID
+		invalid string
+	}{
+		{"request", `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}`, KindRequest, ToolsCall, "7", ""},
+		{"string id", `{"jsonrpc":"2.0","id":"a-1","method":"ping"}`, KindRequest, Ping, `"a-1"`, ""},
+		{"notification", `{"jsonrpc":"2.0","method":"notifications/initialized"}`, KindNotification, NotificationInitialized, "", ""},
+		{"result", `{"jsonrpc":"2.0","id":7,"result":{}}`, KindResult, "", "7", ""},
+		{"error", `{"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"Method not found"}}`, KindError, "", "7", ""},
+		{"error with null id", `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}`, KindError, "", "null", ""},
+		{"wrong version", `{"jsonrpc":"1.0","id":1,"method":"ping"}`, KindInvalid, Ping, "1", `"jsonrpc"`},
+		{"missing version", `{"id":1,"method":"ping"}`, KindInvalid, Ping, "1", `"jsonrpc"`},
+		{"object id", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, KindInvalid, Ping, "{}", "string or a number"},
+		{"null request id", `{"jsonrpc":"2.0","id":null,"method":"ping"}`, KindInvalid, Ping, "null", "null"},
+		{"request with result", `{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}`, KindInvalid, Ping, "1", "must not carry"},
+		{"result and error", `{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}`, KindInvalid, "", "1", "both"},
+		{"response without id", `{"jsonrpc":"2.0","result":{}}`, KindInvalid, "", "", "must carry an id"},
+		{"empty object", `{"jsonrpc":"2.0"}`, KindInvalid, "", "", "neither"},
+		{"malformed error", `{"jsonrpc":"2.0","id":1,"error":"boom"}`, KindInvalid, "", "1", "error object"},
+		{"empty method", `{"jsonrpc":"2.0","method":""}`, KindInvalid, "", "", "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, batch, err := Parse([]byte(tt.raw))
+			if err != nil || batch || len(msgs) != 1 {
+				t.Fatalf("Parse: %v, batch %v, %d messages", err, batch, len(msgs))
+			}
+			m := msgs[0]
+			if m.Kind != tt.kind || m.Method != tt.method || m.ID != tt.id {
+				t.Errorf("got kind %q method %q id %q, want %q %q %q", m.Kind, m.Method, m.ID, tt.kind, tt.method, tt.id)
+			}
+			if tt.invalid == "" && m.Invalid != "" || tt.invalid != "" && !strings.Contains(m.Invalid, tt.invalid) {
+				t.Errorf("invalid reason %q, want one containing %q", m.Invalid, tt.invalid)
+			}
+		})
+	}
+}
+
+func TestParseBatch(t *testing.T) {
+	msgs, batch, err := Parse([]byte(`[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":0}},5]`))
+	if err != nil || !batch || len(msgs) != 3 {
+		t.Fatalf("Parse: %v, batch %v, %d messages", err, batch, len(msgs))
+	}
+	want := []Kind{KindRequest, KindNotification, KindInvalid}
+	for i, m := range msgs {
+		if m.Kind != want[i] {
+			t.Errorf("element %d: kind %q, want %q", i, m.Kind, want[i])
+		}
+	}
+}
+
+func TestParseRejectsNonObjects(t *testing.T) {
+	for _, raw := range []string{`"x"`, `3`, ``, `{"jsonrpc":`, `[{"jsonrpc":"2.0"`} {
+		if _, _, err := Parse([]byte(raw)); err == nil {
+			t.Errorf("Parse(%q): no error", raw)
+		}
+	}
+}
+
+func TestTarget(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_email","arguments":{}}}`, "send_email"},
+		{`{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"review"}}`, "review"},
+		{`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/passwd"}}`, "file:///etc/passwd"},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}`, ""},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, ""},
+		{`{"jsonrpc":"2.0","id":1,"result":{"name":"x"}}`, ""},
+	}
+	for _, tt := range tests {
+		msgs, _, err := Parse([]byte(tt.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msgs[0].Target(); got != tt.want {
+			t.Errorf("%s: Target %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestListedTools(t *testing.T) {
+	got := ListedTools([]byte(`{"tools":[{"name":"a","description":"x"},{"name":"b"}],"nextCursor":"c"}`))
+	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("got %v", got)
+	}
+	if got := ListedTools([]byte(`{"tools":"nope"}`)); got != nil {
+		t.Errorf("malformed listing gave %v", got)
+	}
+}
