@@ -35,7 +35,13 @@ const (
 type Spec struct {
 	Kind   Kind
 	Config bus.Config
+	// Listen is where an embedded server accepts clients (host:port).
+	Listen string
 }
+
+// DefaultEmbeddedListen is where an embedded bus listens unless the URL
+// says otherwise (embedded:///dir?listen=127.0.0.1:0).
+const DefaultEmbeddedListen = "127.0.0.1:4222"
 
 // Query parameters Parse understands, by the kinds that accept them.
 var (
@@ -51,7 +57,7 @@ var (
 // parameter is an error, so a typo is not silently ignored.
 func Parse(raw string) (Spec, error) {
 	if raw == "embedded" || raw == "embedded:" {
-		return Spec{Kind: Embedded}, nil
+		return Spec{Kind: Embedded, Listen: DefaultEmbeddedListen}, nil
 	}
 	raw, hosts := splitHosts(raw)
 	u, err := url.Parse(raw)
@@ -64,8 +70,9 @@ func Parse(raw string) (Spec, error) {
 	allowed := slices.Clone(commonParams)
 	switch u.Scheme {
 	case "embedded":
-		spec.Kind = Embedded
+		spec.Kind, spec.Listen = Embedded, DefaultEmbeddedListen
 		spec.Config.DataDir = u.Path
+		allowed = append(allowed, "listen")
 		if u.Host != "" {
 			return Spec{}, fmt.Errorf("bus URL %q: an embedded bus takes a data dir path (embedded:///path), not a host", redact(u))
 		}
@@ -90,6 +97,12 @@ func Parse(raw string) (Spec, error) {
 			return Spec{}, fmt.Errorf("bus URL %q: %w", redact(u), err)
 		}
 		cfg.Topic = strings.Trim(u.Path, "/")
+	}
+	if l := q.Get("listen"); l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return Spec{}, fmt.Errorf("bus URL %q: listen must be host:port, not %q", redact(u), l)
+		}
+		spec.Listen = l
 	}
 	if t := q.Get("topic"); t != "" {
 		cfg.Topic = t

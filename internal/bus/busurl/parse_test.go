@@ -13,8 +13,9 @@ func TestParse(t *testing.T) {
 		raw  string
 		want Spec
 	}{
-		{"embedded", Spec{Kind: Embedded}},
-		{"embedded:///var/lib/mcptrail/bus", Spec{Kind: Embedded, Config: bus.Config{DataDir: "/var/lib/mcptrail/bus"}}},
+		{"embedded", Spec{Kind: Embedded, Listen: DefaultEmbeddedListen}},
+		{"embedded:///var/lib/mcptrail/bus", Spec{Kind: Embedded, Listen: DefaultEmbeddedListen, Config: bus.Config{DataDir: "/var/lib/mcptrail/bus"}}},
+		{"embedded:///d?listen=127.0.0.1:0&partitions=4", Spec{Kind: Embedded, Listen: "127.0.0.1:0", Config: bus.Config{DataDir: "/d", Partitions: 4}}},
 		{"nats://127.0.0.1", Spec{Kind: NATS, Config: bus.Config{Servers: []string{"127.0.0.1:4222"}}}},
 		{"nats://s3cret@n1:4222,n2:4333/audit?partitions=16", Spec{Kind: NATS, Config: bus.Config{
 			Servers: []string{"n1:4222", "n2:4333"}, Topic: "audit", Partitions: 16, Auth: bus.Auth{Token: "s3cret"}}}},
@@ -55,6 +56,8 @@ func TestParseErrors(t *testing.T) {
 		{"kafka://u@h/t", "need user:password"},
 		{"nats://h/a b", "may not contain"},
 		{"embedded://host/dir", "not a host"},
+		{"embedded:///d?listen=4222", "listen must be host:port"},
+		{"nats://h?listen=1.2.3.4:5", `unknown parameter "listen"`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.raw)
