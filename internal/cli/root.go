@@ -46,5 +46,6 @@ Capture files are JSON Lines in the capture format (schemas/capture.schema.json)
 		SilenceErrors: true,
 	}
 	root.AddCommand(newValidateCommand())
+	root.AddCommand(newBusCommand())
 	return root
 }
