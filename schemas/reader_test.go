@@ -105,6 +105,8 @@ func TestReaderLineErrors(t *testing.T) {
 		{"aud wrong type", withField(t, "token", `{"fp":"ab","aud":5}`), ErrWrongType, "token.aud", "audience must be"},
 		{"bad auth type", withField(t, "auth", `{"type":"login"}`), ErrInvalidValue, "auth.type", "unknown auth event type"},
 		{"raw authorization header", withField(t, "http", `{"headers":{"Authorization":"Bearer x"}}`), ErrInvalidValue, "http.headers.Authorization", "never be recorded"},
+		{"seq without stream", withField(t, "seq", `3`), ErrMissingField, "stream", "missing"},
+		{"chain not hex", strings.Replace(goodLine, `"v":1,`, `"v":1,"stream":"s","seq":1,"chain":"xyz",`, 1), ErrInvalidValue, "chain", "64 lowercase hex"},
 		{"invalid UTF-8", strings.Replace(goodLine, "laptop-7", "laptop-\xff", 1), ErrInvalidUTF8, "host", "0xff"},
 		{"empty line", "", ErrEmptyLine, "", "empty line"},
 		{"blank line", " \t ", ErrEmptyLine, "", "empty line"},

@@ -41,6 +41,13 @@ type Record struct {
 	// Redacted lists the paths the collector redacted before the record
 	// left the host, such as "msg.params.arguments.password".
 	Redacted []string `json:"redacted,omitzero"`
+	// Stream identifies the collector stream the record belongs to (one per
+	// collector process); Seq numbers the stream's records from 1 and Chain
+	// links each to the one before it (see Sealer), so that a deleted,
+	// inserted or edited record is detectable downstream.
+	Stream string `json:"stream,omitzero"`
+	Seq    uint64 `json:"seq,omitzero"`
+	Chain  string `json:"chain,omitzero"`
 	// Unknown keeps members this version does not know, for forward
 	// compatibility; they are written back unchanged.
 	Unknown jsontext.Value `json:",embed"`

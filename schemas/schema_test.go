@@ -200,6 +200,8 @@ func TestSchemaAgreesWithReader(t *testing.T) {
 		withField(t, "token", `{"kind":"jwt"}`), withField(t, "token", `{"fp":"a","aud":5}`),
 		withField(t, "auth", `{"type":"login"}`),
 		withField(t, "http", `{"headers":{"AUTHORIZATION":"Bearer x"}}`),
+		withField(t, "seq", "3"),
+		strings.Replace(goodLine, `"v":1,`, `"v":1,"stream":"s","seq":1,"chain":"xyz",`, 1),
 	} {
 		check(t, bad, false)
 	}

@@ -60,6 +60,16 @@ func (r *Record) Validate() error {
 			return &FieldError{Field: "msg", Kind: ErrWrongType, Reason: "must be a JSON-RPC message object or a batch array"}
 		}
 	}
+	if r.Seq != 0 || r.Chain != "" {
+		switch {
+		case r.Stream == "":
+			return missing("stream")
+		case r.Seq == 0:
+			return missing("seq")
+		case !isSHA256Hex(r.Chain):
+			return invalid("chain", "must be 64 lowercase hex digits (a SHA-256)")
+		}
+	}
 	if r.HTTP != nil {
 		for name := range r.HTTP.Headers {
 			if strings.EqualFold(name, "authorization") {
