@@ -27,6 +27,11 @@ type Summary struct {
 	HTTPRecords int64 // records with HTTP facts and no message
 	AuthEvents  int64
 	First, Last time.Time
+	// ChainProblems counts breaks in the collector streams' hash chains by
+	// kind; FirstChainProblems keeps the first MaxListedErrors.
+	ChainProblems      map[ChainProblemKind]int64
+	FirstChainProblems []ChainProblem
+	Streams            int
 
 	sessions map[string]struct{}
 	hosts    map[string]struct{}
@@ -34,6 +39,7 @@ type Summary struct {
 	servers  map[string]struct{}
 	tools    map[string]struct{} // server + "/" + tool, from calls and listings
 	pending  map[pendingKey]mcp.Method
+	chains   *ChainChecker
 }
 
 type pendingKey struct {
@@ -54,6 +60,9 @@ func NewSummary() *Summary {
 		servers:  map[string]struct{}{},
 		tools:    map[string]struct{}{},
 		pending:  map[pendingKey]mcp.Method{},
+		chains:   NewChainChecker(),
+
+		ChainProblems: map[ChainProblemKind]int64{},
 	}
 }
 
@@ -100,6 +109,7 @@ func (s *Summary) Add(rec *Record) {
 	if rec.Auth != nil {
 		s.AuthEvents++
 	}
+	s.addChain(rec)
 	if len(rec.Msg) == 0 {
 		if rec.HTTP != nil {
 			s.HTTPRecords++
@@ -154,4 +164,30 @@ func opposite(d Direction) Direction {
 		return ServerToClient
 	}
 	return ClientToServer
+}
+
+// addChain checks the record's place in its collector stream.
+func (s *Summary) addChain(rec *Record) {
+	problems, err := s.chains.Check(rec)
+	if err != nil {
+		problems = append(problems, ChainProblem{Kind: ChainEdit, Stream: rec.Stream, Seq: rec.Seq, Detail: err.Error()})
+	}
+	s.Streams = len(s.chains.streams)
+	for _, p := range problems {
+		s.ChainProblems[p.Kind]++
+		if len(s.FirstChainProblems) < MaxListedErrors {
+			s.FirstChainProblems = append(s.FirstChainProblems, p)
+		}
+	}
+}
+
+// ChainBroken reports whether any chain problem other than a duplicate
+// delivery was found.
+func (s *Summary) ChainBroken() bool {
+	for kind, n := range s.ChainProblems {
+		if kind != ChainDuplicate && n > 0 {
+			return true
+		}
+	}
+	return false
 }

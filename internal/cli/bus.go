@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
 )
 
@@ -68,7 +69,7 @@ The bus stops cleanly on SIGINT or SIGTERM, writing out its store.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4222", "host:port to accept clients on (port 0: a free port)")
-	f.StringVar(&o.dataDir, "data-dir", "./mcptrail-bus", "directory of the JetStream file store")
+	f.StringVar(&o.dataDir, "data-dir", busurl.DefaultDataDir, "directory of the JetStream file store")
 	f.StringVar(&o.token, "token", "", "token clients must present (default $"+envBusToken+")")
 	f.StringVar(&o.user, "user", "", "user clients must log in as (default $"+envBusUser+")")
 	f.StringVar(&o.password, "password", "", "password of --user (default $"+envBusPassword+")")

@@ -108,6 +108,9 @@ func runValidate(cmd *cobra.Command, o *validateOptions) error {
 	if sum.BadLines > 0 {
 		return withCode(ExitFindings, "%s: %d of %d lines are bad", o.input, sum.BadLines, sum.BadLines+sum.Records)
 	}
+	if sum.ChainBroken() {
+		return withCode(ExitFindings, "%s: the hash chain of a collector stream is broken (%s)", o.input, countList(sum.ChainProblems))
+	}
 	return nil
 }
 
@@ -130,25 +133,28 @@ func openInput(cmd *cobra.Command, name string) (io.Reader, int64, func(), error
 
 // validateSummary is the JSON form of a validate summary.
 type validateSummary struct {
-	Input       string                      `json:"input"`
-	Bytes       int64                       `json:"bytes"`
-	Records     int64                       `json:"records"`
-	BadLines    int64                       `json:"bad_lines"`
-	Sessions    int                         `json:"sessions"`
-	Hosts       int                         `json:"hosts"`
-	Clients     int                         `json:"clients"`
-	Servers     int                         `json:"servers"`
-	Tools       int                         `json:"tools"`
-	Messages    int64                       `json:"messages"`
-	Batches     int64                       `json:"batches"`
-	HTTPRecords int64                       `json:"http_records"`
-	AuthEvents  int64                       `json:"auth_events"`
-	First       *time.Time                  `json:"first,omitempty"`
-	Last        *time.Time                  `json:"last,omitempty"`
-	Methods     map[mcp.Method]int64        `json:"methods"`
-	Kinds       map[mcp.Kind]int64          `json:"kinds"`
-	Errors      map[schemas.ErrorKind]int64 `json:"errors"`
-	FirstErrors []string                    `json:"first_errors"`
+	Input       string                             `json:"input"`
+	Bytes       int64                              `json:"bytes"`
+	Records     int64                              `json:"records"`
+	BadLines    int64                              `json:"bad_lines"`
+	Sessions    int                                `json:"sessions"`
+	Hosts       int                                `json:"hosts"`
+	Clients     int                                `json:"clients"`
+	Servers     int                                `json:"servers"`
+	Tools       int                                `json:"tools"`
+	Messages    int64                              `json:"messages"`
+	Batches     int64                              `json:"batches"`
+	HTTPRecords int64                              `json:"http_records"`
+	AuthEvents  int64                              `json:"auth_events"`
+	First       *time.Time                         `json:"first,omitempty"`
+	Last        *time.Time                         `json:"last,omitempty"`
+	Methods     map[mcp.Method]int64               `json:"methods"`
+	Kinds       map[mcp.Kind]int64                 `json:"kinds"`
+	Errors      map[schemas.ErrorKind]int64        `json:"errors"`
+	FirstErrors []string                           `json:"first_errors"`
+	Streams     int                                `json:"streams"`
+	Chain       map[schemas.ChainProblemKind]int64 `json:"chain_problems"`
+	FirstChain  []string                           `json:"first_chain_problems"`
 }
 
 func writeSummaryJSON(w io.Writer, input string, bytes int64, s *schemas.Summary) error {
@@ -157,6 +163,10 @@ func writeSummaryJSON(w io.Writer, input string, bytes int64, s *schemas.Summary
 		Sessions: s.Sessions(), Hosts: s.Hosts(), Clients: s.Clients(), Servers: s.Servers(), Tools: s.Tools(),
 		Messages: s.Messages, Batches: s.Batches, HTTPRecords: s.HTTPRecords, AuthEvents: s.AuthEvents,
 		Methods: s.Methods, Kinds: s.Kinds, Errors: s.Errors, FirstErrors: []string{},
+		Streams: s.Streams, Chain: s.ChainProblems, FirstChain: []string{},
+	}
+	for _, p := range s.FirstChainProblems {
+		v.FirstChain = append(v.FirstChain, p.String())
 	}
 	if !s.First.IsZero() {
 		v.First, v.Last = &s.First, &s.Last
@@ -194,6 +204,13 @@ func writeSummaryText(w io.Writer, input string, bytes int64, s *schemas.Summary
 			row("  "+string(m), "%d", s.Methods[m])
 		}
 	}
+	if s.Streams > 0 {
+		problems := countList(s.ChainProblems)
+		if problems == "" {
+			problems = "intact"
+		}
+		row("chained streams", "%d: %s", s.Streams, problems)
+	}
 	if s.BadLines > 0 {
 		row("bad lines by kind", "%s", countList(s.Errors))
 	}
@@ -204,6 +221,12 @@ func writeSummaryText(w io.Writer, input string, bytes int64, s *schemas.Summary
 		fmt.Fprintf(w, "first %d errors:\n", len(s.FirstErrors))
 		for _, e := range s.FirstErrors {
 			fmt.Fprintf(w, "  %s\n", e)
+		}
+	}
+	if len(s.FirstChainProblems) > 0 {
+		fmt.Fprintf(w, "first %d chain problems:\n", len(s.FirstChainProblems))
+		for _, p := range s.FirstChainProblems {
+			fmt.Fprintf(w, "  %s\n", p)
 		}
 	}
 	return nil

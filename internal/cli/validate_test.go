@@ -7,8 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/mcptrail/mcptrail/schemas"
 )
 
 const samplePath = "../../schemas/testdata/sample.capture.jsonl"
@@ -143,5 +148,46 @@ func TestValidateDataSets(t *testing.T) {
 		if want := bytes.Count(labels, []byte("\n")); s.Sessions != want || s.BadLines != 0 {
 			t.Errorf("%s: %d sessions and %d bad lines, want %d sessions", capture, s.Sessions, s.BadLines, want)
 		}
+	}
+}
+
+// TestValidateChain seals the sample as a collector stream, then deletes a
+// record: validate reports the gap and exits 1.
+func TestValidateChain(t *testing.T) {
+	data, err := os.ReadFile(samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := schemas.NewReader(bytes.NewReader(data))
+	sealer := schemas.NewSealer("collector-1")
+	var lines []string
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if err := sealer.Seal(rec); err != nil {
+			t.Fatal(err)
+		}
+		b, err := jsonv2.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	dir := t.TempDir()
+	intact, broken := filepath.Join(dir, "intact.jsonl"), filepath.Join(dir, "broken.jsonl")
+	if err := os.WriteFile(intact, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, []byte(strings.Join(append(lines[:4:4], lines[5:]...), "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, "", "validate", "-i", intact); code != 0 || !regexp.MustCompile(`chained streams +1: intact`).MatchString(out) {
+		t.Fatalf("intact chain: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "", "validate", "-i", broken)
+	if code != ExitFindings || !strings.Contains(out, "records 5..5 missing before seq 6") || !strings.Contains(errOut, "chain of a collector stream is broken") {
+		t.Fatalf("broken chain: exit %d\n%s%s", code, out, errOut)
 	}
 }
