@@ -15,8 +15,9 @@ type EventKind string
 
 // Event kinds beyond the JSON-RPC ones (mcp.KindRequest and friends).
 const (
-	EventHTTP EventKind = "http"
-	EventAuth EventKind = "auth"
+	EventHTTP       EventKind = "http"
+	EventAuth       EventKind = "auth"
+	EventParseError EventKind = "parse_error"
 )
 
 // Event is the stored audit event: one row per MCP message (a batch gives
@@ -85,9 +86,13 @@ func NewEvents(rec *Record) []Event {
 		base.HTTPMethod, base.HTTPPath, base.HTTPStatus = rec.HTTP.Method, rec.HTTP.Path, rec.HTTP.Status
 	}
 	if len(rec.Msg) == 0 {
-		base.Kind = EventHTTP
-		if rec.Auth != nil {
+		switch {
+		case rec.ParseError != nil:
+			base.Kind, base.Invalid, base.MsgBytes = EventParseError, rec.ParseError.Reason, rec.ParseError.Bytes
+		case rec.Auth != nil:
 			base.Kind = EventAuth
+		default:
+			base.Kind = EventHTTP
 		}
 		return []Event{base}
 	}

@@ -104,6 +104,7 @@ func TestReaderLineErrors(t *testing.T) {
 		{"bad token kind", withField(t, "token", `{"fp":"ab","kind":"paper"}`), ErrInvalidValue, "token.kind", "unknown token kind"},
 		{"aud wrong type", withField(t, "token", `{"fp":"ab","aud":5}`), ErrWrongType, "token.aud", "audience must be"},
 		{"bad auth type", withField(t, "auth", `{"type":"login"}`), ErrInvalidValue, "auth.type", "unknown auth event type"},
+		{"parse error without reason", withField(t, "parse_error", `{"bytes":3}`), ErrMissingField, "parse_error.reason", "missing"},
 		{"raw authorization header", withField(t, "http", `{"headers":{"Authorization":"Bearer x"}}`), ErrInvalidValue, "http.headers.Authorization", "never be recorded"},
 		{"seq without stream", withField(t, "seq", `3`), ErrMissingField, "stream", "missing"},
 		{"chain not hex", strings.Replace(goodLine, `"v":1,`, `"v":1,"stream":"s","seq":1,"chain":"xyz",`, 1), ErrInvalidValue, "chain", "64 lowercase hex"},

@@ -38,6 +38,9 @@ type Record struct {
 	Token *Token `json:"token,omitzero"`
 	// Auth is an OAuth event seen by the collector.
 	Auth *AuthEvent `json:"auth,omitzero"`
+	// ParseError stands in for Msg when the collector relayed a line that
+	// is not JSON: what was wrong, its size and a short redacted excerpt.
+	ParseError *ParseError `json:"parse_error,omitzero"`
 	// Redacted lists the paths the collector redacted before the record
 	// left the host, such as "msg.params.arguments.password".
 	Redacted []string `json:"redacted,omitzero"`
@@ -51,6 +54,14 @@ type Record struct {
 	// Unknown keeps members this version does not know, for forward
 	// compatibility; they are written back unchanged.
 	Unknown jsontext.Value `json:",embed"`
+}
+
+// ParseError describes a line a collector relayed but could not read as a
+// JSON-RPC message.
+type ParseError struct {
+	Reason  string `json:"reason"`
+	Bytes   int    `json:"bytes"`
+	Excerpt string `json:"excerpt,omitzero"`
 }
 
 // Peer is the name and version an MCP client or server reports.

@@ -26,6 +26,7 @@ type Summary struct {
 	Kinds       map[mcp.Kind]int64
 	HTTPRecords int64 // records with HTTP facts and no message
 	AuthEvents  int64
+	ParseErrors int64 // lines a collector relayed that were not JSON
 	First, Last time.Time
 	// ChainProblems counts breaks in the collector streams' hash chains by
 	// kind; FirstChainProblems keeps the first MaxListedErrors.
@@ -110,6 +111,9 @@ func (s *Summary) Add(rec *Record) {
 		s.AuthEvents++
 	}
 	s.addChain(rec)
+	if rec.ParseError != nil {
+		s.ParseErrors++
+	}
 	if len(rec.Msg) == 0 {
 		if rec.HTTP != nil {
 			s.HTTPRecords++

@@ -52,7 +52,7 @@ func (r *Record) Validate() error {
 		return missing("dir")
 	case !r.Dir.Valid():
 		return invalid("dir", "unknown direction %q (want c2s or s2c)", r.Dir)
-	case len(r.Msg) == 0 && r.HTTP == nil && r.Auth == nil:
+	case len(r.Msg) == 0 && r.HTTP == nil && r.Auth == nil && r.ParseError == nil:
 		return missing("msg")
 	}
 	if len(r.Msg) > 0 {
@@ -69,6 +69,9 @@ func (r *Record) Validate() error {
 		case !isSHA256Hex(r.Chain):
 			return invalid("chain", "must be 64 lowercase hex digits (a SHA-256)")
 		}
+	}
+	if r.ParseError != nil && r.ParseError.Reason == "" {
+		return missing("parse_error.reason")
 	}
 	if r.HTTP != nil {
 		for name := range r.HTTP.Headers {

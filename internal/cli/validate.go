@@ -161,7 +161,7 @@ func writeSummaryJSON(w io.Writer, input string, bytes int64, s *schemas.Summary
 	v := validateSummary{
 		Input: input, Bytes: bytes, Records: s.Records, BadLines: s.BadLines,
 		Sessions: s.Sessions(), Hosts: s.Hosts(), Clients: s.Clients(), Servers: s.Servers(), Tools: s.Tools(),
-		Messages: s.Messages, Batches: s.Batches, HTTPRecords: s.HTTPRecords, AuthEvents: s.AuthEvents,
+		Messages: s.Messages, Batches: s.Batches, HTTPRecords: s.HTTPRecords, AuthEvents: s.AuthEvents, ParseErrors: s.ParseErrors,
 		Methods: s.Methods, Kinds: s.Kinds, Errors: s.Errors, FirstErrors: []string{},
 		Streams: s.Streams, Chain: s.ChainProblems, FirstChain: []string{},
 	}
@@ -194,6 +194,9 @@ func writeSummaryText(w io.Writer, input string, bytes int64, s *schemas.Summary
 	row("messages", "%d in %d batches; %s", s.Messages, s.Batches, countList(s.Kinds))
 	if s.HTTPRecords > 0 || s.AuthEvents > 0 {
 		row("http, auth", "%d HTTP-only records, %d OAuth events", s.HTTPRecords, s.AuthEvents)
+	}
+	if s.ParseErrors > 0 {
+		row("parse errors", "%d relayed lines were not JSON", s.ParseErrors)
 	}
 	if !s.First.IsZero() {
 		row("time span", "%s .. %s", s.First.Format(time.RFC3339), s.Last.Format(time.RFC3339))
