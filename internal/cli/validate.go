@@ -146,6 +146,7 @@ type validateSummary struct {
 	Batches     int64                              `json:"batches"`
 	HTTPRecords int64                              `json:"http_records"`
 	AuthEvents  int64                              `json:"auth_events"`
+	ParseErrors int64                              `json:"parse_errors"`
 	First       *time.Time                         `json:"first,omitempty"`
 	Last        *time.Time                         `json:"last,omitempty"`
 	Methods     map[mcp.Method]int64               `json:"methods"`
