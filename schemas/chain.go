@@ -62,6 +62,36 @@ func (s *Sealer) Seal(r *Record) error {
 	return nil
 }
 
+// SealEncode seals r and returns it encoded as a capture line (without the
+// line break), hashing and encoding it with a single marshal: the chain
+// member is the last one of a record without unknown members, so the line
+// is the canonical bytes with the chain appended.
+func (s *Sealer) SealEncode(r *Record) ([]byte, error) {
+	if len(r.Unknown) > 0 {
+		if err := s.Seal(r); err != nil {
+			return nil, err
+		}
+		return json.Marshal(r, json.Deterministic(true))
+	}
+	r.Stream, r.Seq, r.Chain = s.stream, s.seq+1, ""
+	canon, err := r.CanonicalBytes()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(s.prev))
+	h.Write(canon)
+	r.Chain = hex.EncodeToString(h.Sum(nil))
+	s.seq++
+	s.prev = r.Chain
+	line := make([]byte, 0, len(canon)+len(`,"chain":""`)+len(r.Chain))
+	line = append(line, canon[:len(canon)-1]...)
+	line = append(line, `,"chain":"`...)
+	line = append(line, r.Chain...)
+	line = append(line, `"}`...)
+	return line, nil
+}
+
 // ChainProblemKind classifies a break in a stream's chain.
 type ChainProblemKind string
 
