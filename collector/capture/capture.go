@@ -117,25 +117,26 @@ func (r *Recorder) Stats() Stats {
 // or array is recorded as a parse error instead.
 func (r *Recorder) Message(session string, dir schemas.Direction, line []byte) {
 	if reason := notMessage(line); reason != "" {
-		r.NotJSON(session, dir, line, reason)
+		r.NotJSON(session, dir, line, len(line), reason)
 		return
 	}
 	rec := r.base(session, dir)
 	msg, redacted, err := r.redact("msg", line)
 	if err != nil {
-		r.NotJSON(session, dir, line, "cannot redact: "+err.Error())
+		r.NotJSON(session, dir, line, len(line), "cannot redact: "+err.Error())
 		return
 	}
 	rec.Msg, rec.Redacted = msg, redacted
 	r.emit(rec, func(s *sessionState) { s.learn(dir, line) })
 }
 
-// NotJSON records a line relayed on session that could not be read as
-// JSON, with the reason and a short redacted excerpt.
-func (r *Recorder) NotJSON(session string, dir schemas.Direction, line []byte, reason string) {
+// NotJSON records a line of size bytes relayed on session that could not
+// be read as JSON, with the reason and a short redacted excerpt of line
+// (which may be nil when the line was not kept, being too long).
+func (r *Recorder) NotJSON(session string, dir schemas.Direction, line []byte, size int, reason string) {
 	rec := r.base(session, dir)
 	excerpt := line[:min(len(line), maxExcerpt)]
-	pe := &schemas.ParseError{Reason: reason, Bytes: len(line), Excerpt: string(excerpt)}
+	pe := &schemas.ParseError{Reason: reason, Bytes: size, Excerpt: string(excerpt)}
 	if r.cfg.Redactor != nil {
 		quoted, err := jsonString(pe.Excerpt)
 		if err == nil {

@@ -1,0 +1,162 @@
+// Package wrap runs an MCP stdio server as a child process and stands
+// between it and the host: stdin, stdout and stderr are relayed byte for
+// byte, signals are passed on, the child's exit code is returned, and every
+// JSON-RPC line on stdin and stdout is tapped into capture records.
+package wrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/mcptrail/mcptrail/collector/capture"
+	"github.com/mcptrail/mcptrail/collector/tap"
+	"github.com/mcptrail/mcptrail/schemas"
+)
+
+// Config describes one wrapped server.
+type Config struct {
+	// Command is the server's command line: the program and its arguments.
+	Command []string
+	// Recorder receives the tapped messages.
+	Recorder *capture.Recorder
+	// Session is the MCP session id of this server process.
+	Session string
+	// MaxLineBytes is the longest JSON-RPC line captured; longer lines are
+	// relayed but recorded only as parse errors. 0 means 64 MiB.
+	MaxLineBytes int
+	// Stdin, Stdout and Stderr are the host's side; nil means the
+	// process's own.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Logger receives the wrapper's own messages (on stderr, never stdout,
+	// which belongs to MCP).
+	Logger *slog.Logger
+}
+
+// forwarded are the signals passed on to the child.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// Run starts the server and relays until it exits, then returns its exit
+// code (128+N when a signal N ended it). The error is for failures of the
+// wrapper itself, such as a command that cannot start.
+func Run(ctx context.Context, cfg Config) (int, error) {
+	if len(cfg.Command) == 0 {
+		return 0, errors.New("wrap: no server command (give it after --)")
+	}
+	stdin, stdout, stderr := cfg.Stdin, cfg.Stdout, cfg.Stderr
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+
+	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
+	cmd.Stderr = stderr // relayed byte for byte by the os/exec copier
+	childIn, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, fmt.Errorf("wrap: stdin pipe: %w", err)
+	}
+	childOut, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, fmt.Errorf("wrap: stdout pipe: %w", err)
+	}
+	c2s, err := newTap(cfg, schemas.ClientToServer)
+	if err != nil {
+		return 0, err
+	}
+	s2c, err := newTap(cfg, schemas.ServerToClient)
+	if err != nil {
+		return 0, err
+	}
+
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, forwarded...)
+	defer func() {
+		signal.Stop(signals) // no send after Stop returns, so closing is safe
+		close(signals)
+	}()
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("wrap: start %s: %w", cfg.Command[0], err)
+	}
+	go func() {
+		for sig := range signals {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+
+	// Host -> server. When the host closes stdin, close the server's stdin
+	// too: that is how an MCP client ends a stdio session. This relay may
+	// still be blocked reading the host when the server exits; it is not
+	// waited for.
+	go func() {
+		if _, err := tap.Relay(context.Background(), childIn, stdin, c2s); err != nil {
+			log.Debug("wrap: client to server relay ended", "err", err)
+		}
+		_ = childIn.Close()
+	}()
+	// Server -> host, until the server closes its stdout.
+	var out sync.WaitGroup
+	out.Add(1)
+	go func() {
+		defer out.Done()
+		if _, err := tap.Relay(context.Background(), stdout, childOut, s2c); err != nil {
+			log.Warn("wrap: server to client relay ended", "err", err)
+			_, _ = io.Copy(io.Discard, childOut) // never block the server on a full pipe
+		}
+	}()
+	out.Wait()
+	waitErr := cmd.Wait()
+	_ = s2c.Close()
+	_ = c2s.Close()
+	cfg.Recorder.Forget(cfg.Session)
+
+	var exit *exec.ExitError
+	switch {
+	case waitErr == nil:
+		return 0, nil
+	case errors.As(waitErr, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exit.ExitCode(), nil
+	}
+	return 0, fmt.Errorf("wrap: wait for %s: %w", cfg.Command[0], waitErr)
+}
+
+// newTap returns a tap that records the frames of one direction.
+func newTap(cfg Config, dir schemas.Direction) (*tap.Tap, error) {
+	rec, session := cfg.Recorder, cfg.Session
+	t, err := tap.New(tap.Config{
+		MaxLine: cfg.MaxLineBytes,
+		Handler: func(f tap.Frame) {
+			switch {
+			case f.Err == nil:
+				rec.Message(session, dir, f.Data)
+			case f.Data == nil:
+				rec.NotJSON(session, dir, nil, int(f.Len), f.Err.Error())
+			default:
+				rec.NotJSON(session, dir, f.Data, int(f.Len), f.Err.Error())
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	return t, nil
+}
