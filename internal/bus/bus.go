@@ -26,6 +26,11 @@ type Message struct {
 	Value []byte
 	// Headers carry metadata such as the dead-letter reason.
 	Headers map[string]string
+	// ID, when set, identifies the record for deduplication: a bus that
+	// can (JetStream, within its duplicate window) stores a record whose
+	// ID it stored recently only once. Kafka ignores it; the processor's
+	// stable event ids deduplicate there.
+	ID string
 }
 
 // Delivery is a message as a consumer received it, with its place on the

@@ -74,6 +74,10 @@ func (p *publisher) message(m bus.Message) (*nats.Msg, error) {
 		h[k] = []string{v}
 		wire += len(k) + len(v) + 4
 	}
+	if m.ID != "" {
+		h[nats.MsgIdHdr] = []string{m.ID} // JetStream's duplicate window drops a resend
+		wire += len(nats.MsgIdHdr) + len(m.ID) + 4
+	}
 	if max := p.b.nc.MaxPayload(); max > 0 && int64(wire) > max {
 		return nil, fmt.Errorf("natsbus: record of %d bytes on the wire, the server's max payload is %d: %w", wire, max, bus.ErrTooLarge)
 	}
