@@ -54,7 +54,8 @@ var _ bus.Bus = (*Bus)(nil)
 // Open connects to the brokers in cfg.Servers and creates the capture topic
 // (cfg.Partitions partitions) and its dead-letter topic (one partition)
 // when they do not exist yet. Unreachable brokers give an error wrapping
-// bus.ErrUnavailable that names them.
+// bus.ErrUnavailable that names them; rejected SASL credentials and failed
+// TLS handshakes give an error that says so and does not wrap it.
 func Open(ctx context.Context, cfg bus.Config) (bus.Bus, error) {
 	cfg = cfg.WithDefaults()
 	if len(cfg.Servers) == 0 {

@@ -26,6 +26,10 @@ type broker struct {
 	dir    string
 	port   int
 	addr   string
+	// args are extra kafka.sh start arguments; saslAddr is the SASL_SSL
+	// listener it reported (KAFKA_SASL_ADDR), if any.
+	args     []string
+	saslAddr string
 }
 
 var testBroker *broker // set by TestMain for the package's tests
@@ -85,7 +89,8 @@ func freePortPair() (int, error) {
 }
 
 func (b *broker) start() error {
-	cmd := exec.Command(b.script, "start", "--dir", b.dir, "--port", fmt.Sprint(b.port))
+	args := append([]string{"start", "--dir", b.dir, "--port", fmt.Sprint(b.port)}, b.args...)
+	cmd := exec.Command(b.script, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -96,6 +101,9 @@ func (b *broker) start() error {
 	for sc.Scan() {
 		if a, ok := strings.CutPrefix(sc.Text(), "KAFKA_ADDR="); ok {
 			b.addr = a
+		}
+		if a, ok := strings.CutPrefix(sc.Text(), "KAFKA_SASL_ADDR="); ok {
+			b.saslAddr = a
 		}
 	}
 	if b.addr == "" {

@@ -86,7 +86,7 @@ func (b *Bus) topicConfig(name string, partitions int) kafka.TopicConfig {
 func (b *Bus) topicPartitions(ctx context.Context, topics ...string) (map[string]int, error) {
 	md, err := b.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
-		return nil, fmt.Errorf("kafkabus: brokers %s unreachable: %w: %w", b.brokers(), bus.ErrUnavailable, err)
+		return nil, connectError(b.brokers(), err)
 	}
 	out := make(map[string]int, len(topics))
 	for _, t := range md.Topics {

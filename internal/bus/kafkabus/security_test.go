@@ -1,0 +1,282 @@
+package kafkabus_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus"
+)
+
+// Credentials of the SASL_SSL broker. The passwords are distinctive so that
+// the tests can check that no error message leaks them.
+const (
+	scramUser  = "scram-user"
+	scramPass  = "scram-pass-7f3a9c"
+	plainUser  = "plain-user"
+	plainPass  = "plain-pass-4be2d1"
+	wrongPass  = "wrong-pass-91c0e5"
+	secureWait = 45 * time.Second
+)
+
+// testCA is a CA made for one test, with the PEM file of its certificate.
+type testCA struct {
+	cert   *x509.Certificate
+	key    *ecdsa.PrivateKey
+	caFile string
+}
+
+func newTestCA(t *testing.T, dir, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(dir, name+".pem")}
+	writePEM(t, ca.caFile, "CERTIFICATE", der)
+	return ca
+}
+
+// issueServer writes a server certificate for 127.0.0.1 (IP SAN) and its
+// PKCS#8 key, and returns the two file names.
+func (ca *testCA) issueServer(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
+	return certFile, keyFile
+}
+
+func writePEM(t *testing.T, file, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freeSASLPort returns a free port on 127.0.0.1 other than the given ones.
+func freeSASLPort(t *testing.T, not ...int) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		clash := false
+		for _, n := range not {
+			clash = clash || p == n
+		}
+		if !clash {
+			return p
+		}
+	}
+	t.Fatal("no free port on 127.0.0.1")
+	return 0
+}
+
+// startSecureBroker starts a second broker with a SASL_SSL listener that
+// has a PLAIN user and a SCRAM user (SHA-256 and SHA-512), and stops it at
+// the end of the test.
+func startSecureBroker(t *testing.T, tlsDir string, ca *testCA) *broker {
+	t.Helper()
+	certFile, keyFile := ca.issueServer(t, tlsDir)
+	port, err := freePortPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sport := freeSASLPort(t, port, port+1)
+	b := &broker{
+		script: testBroker.script,
+		dir:    t.TempDir(),
+		port:   port,
+		args: []string{
+			"--sasl-port", fmt.Sprint(sport),
+			"--tls-cert", certFile, "--tls-key", keyFile,
+			"--plain-user", plainUser + ":" + plainPass,
+			"--scram-user", scramUser + ":" + scramPass,
+		},
+	}
+	t0 := time.Now()
+	if err := b.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	if b.saslAddr != fmt.Sprintf("127.0.0.1:%d", sport) {
+		t.Fatalf("kafka.sh start reported KAFKA_SASL_ADDR=%q, want 127.0.0.1:%d", b.saslAddr, sport)
+	}
+	t.Logf("SASL_SSL broker ready on %s in %v", b.saslAddr, time.Since(t0).Round(time.Millisecond))
+	return b
+}
+
+// TestSASLSSL runs kafkabus against a broker's SASL_SSL listener: every
+// SASL mechanism over TLS, a wrong password and an unknown CA.
+func TestSASLSSL(t *testing.T) {
+	tlsDir := t.TempDir()
+	ca := newTestCA(t, tlsDir, "test-ca")
+	otherCA := newTestCA(t, tlsDir, "other-ca")
+	sb := startSecureBroker(t, tlsDir, ca)
+
+	secureConfig := func(t *testing.T, auth bus.Auth, caFile string) bus.Config {
+		return bus.Config{
+			Servers:    []string{sb.saslAddr},
+			Topic:      fmt.Sprintf("s%d-%s", topicSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "_")),
+			Partitions: 2,
+			TLS:        &bus.TLSConfig{CAFile: caFile},
+			Auth:       auth,
+		}
+	}
+
+	t.Run("ok", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			auth bus.Auth
+		}{
+			{"scram-sha-512", bus.Auth{SASL: "scram-sha-512", User: scramUser, Password: scramPass}},
+			{"scram-sha-256", bus.Auth{SASL: "scram-sha-256", User: scramUser, Password: scramPass}},
+			{"plain", bus.Auth{SASL: "plain", User: plainUser, Password: plainPass}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				roundTrip(t, secureConfig(t, tc.auth, ca.caFile))
+			})
+		}
+	})
+
+	t.Run("fail", func(t *testing.T) {
+		for _, tc := range []struct {
+			name     string
+			auth     bus.Auth
+			caFile   string
+			want     string // in the error message
+			reason   string // in the error message too
+			password string // must not be in the error message
+		}{
+			{
+				name: "wrong-password-scram-sha-512", caFile: ca.caFile,
+				auth: bus.Auth{SASL: "scram-sha-512", User: scramUser, Password: wrongPass},
+				want: "SASL authentication", reason: "SCRAM-SHA-512", password: wrongPass,
+			},
+			{
+				name: "wrong-password-plain", caFile: ca.caFile,
+				auth: bus.Auth{SASL: "plain", User: plainUser, Password: wrongPass},
+				want: "SASL authentication", reason: "Invalid username or password", password: wrongPass,
+			},
+			{
+				name: "unknown-user", caFile: ca.caFile,
+				auth: bus.Auth{SASL: "scram-sha-256", User: "nobody", Password: scramPass},
+				want: "SASL authentication", reason: "SCRAM-SHA-256", password: scramPass,
+			},
+			{
+				name: "unknown-ca", caFile: otherCA.caFile,
+				auth: bus.Auth{SASL: "scram-sha-512", User: scramUser, Password: scramPass},
+				want: "TLS handshake with brokers", reason: "certificate signed by unknown authority",
+				password: scramPass,
+			},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx, cancel := context.WithTimeout(context.Background(), secureWait)
+				defer cancel()
+				t0 := time.Now()
+				b, err := kafkabus.Open(ctx, secureConfig(t, tc.auth, tc.caFile))
+				if err == nil {
+					_ = b.Close()
+					t.Fatal("Open succeeded")
+				}
+				took, msg := time.Since(t0), err.Error()
+				t.Logf("Open failed after %v: %v", took.Round(time.Millisecond), msg)
+				if took > 10*time.Second {
+					t.Errorf("Open took %v to fail; a rejected handshake should fail at once", took)
+				}
+				if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.reason) {
+					t.Errorf("error %q does not contain %q and %q", msg, tc.want, tc.reason)
+				}
+				if strings.Contains(msg, tc.password) {
+					t.Errorf("error %q contains the password", msg)
+				}
+				if errors.Is(err, bus.ErrUnavailable) {
+					t.Errorf("error %q wraps bus.ErrUnavailable; a credential or certificate problem is not an outage", msg)
+				}
+			})
+		}
+	})
+}
+
+// roundTrip publishes records over cfg and consumes them in a group.
+func roundTrip(t *testing.T, cfg bus.Config) {
+	t.Helper()
+	b := open(t, cfg)
+	const n = 20
+	msgs := messages(n, 3)
+	publishAll(t, publisher(t, b, bus.PublisherConfig{}), msgs)
+	c := consumer(t, b, bus.ConsumerConfig{Group: "g"})
+	ds := fetchN(t, c, n, secureWait)
+	got := map[string]bool{}
+	for _, d := range ds {
+		got[string(d.Value)] = true
+	}
+	for _, m := range msgs {
+		if !got[string(m.Value)] {
+			t.Fatalf("record %q not consumed", m.Value)
+		}
+	}
+	ackAll(t, c, ds)
+}
