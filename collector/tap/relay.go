@@ -12,8 +12,8 @@ import (
 // and Relay never waits for it to fill.
 const relayBufSize = 64 << 10
 
-// Relay copies src to dst until EOF, feeding every relayed byte to t (nil
-// for none) after it has been written to dst. Each read is written at
+// Relay copies src to dst until EOF, feeding every byte read from src to t
+// (nil for none) after writing it to dst, also when that write fails. Each read is written at
 // once, and dst is flushed after each write if it has a Flush method
 // (bufio.Writer, http.Flusher), so an interactive message is never held
 // back waiting for more bytes.
@@ -48,7 +48,10 @@ func Relay(ctx context.Context, dst io.Writer, src io.Reader, t *Tap) (int64, er
 				werr = flush()
 			}
 			if t != nil {
-				t.Write(buf[:nw])
+				// The tap sees everything src sent, also a chunk whose write
+				// failed: an audit records what was said even when the other
+				// side had gone.
+				t.Write(buf[:n])
 			}
 			if werr != nil {
 				return written, fmt.Errorf("tap: relay write after %d bytes: %w", written, werr)

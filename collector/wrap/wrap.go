@@ -68,6 +68,10 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 
 	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	cmd.Stderr = stderr // relayed byte for byte by the os/exec copier
+	// The server gets a process group of its own and signals go to the
+	// whole group: launchers such as npx and uvx run the real server as
+	// their child, which must hear the signal too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	childIn, err := cmd.StdinPipe()
 	if err != nil {
 		return 0, fmt.Errorf("wrap: stdin pipe: %w", err)
@@ -85,6 +89,13 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		return 0, err
 	}
 
+	// A host that closes its end of stdout must not kill the wrapper (Go
+	// exits on SIGPIPE from fd 1 unless asked for it): the write fails with
+	// EPIPE instead, and the capture goes on. A handler, unlike ignoring
+	// the signal, is not inherited by the server.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, forwarded...)
 	defer func() {
@@ -96,7 +107,9 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	}
 	go func() {
 		for sig := range signals {
-			_ = cmd.Process.Signal(sig)
+			if err := syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal)); err != nil {
+				_ = cmd.Process.Signal(sig)
+			}
 		}
 	}()
 
@@ -116,8 +129,11 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	go func() {
 		defer out.Done()
 		if _, err := tap.Relay(context.Background(), stdout, childOut, s2c); err != nil {
-			log.Warn("wrap: server to client relay ended", "err", err)
-			_, _ = io.Copy(io.Discard, childOut) // never block the server on a full pipe
+			// The host went away. Keep reading, so the server never blocks on
+			// a full pipe, and keep recording what it says: the audit log
+			// shows what the server sent even when nobody received it.
+			log.Debug("wrap: server to client relay ended", "err", err)
+			_, _ = io.Copy(s2c, childOut)
 		}
 	}()
 	out.Wait()
