@@ -55,6 +55,10 @@ type Config struct {
 // keeps.
 const maxExcerpt = 256
 
+// maxSessions bounds the sessions a Recorder remembers (client and server
+// learnt from initialize); beyond it one is forgotten at random.
+const maxSessions = 10000
+
 // Recorder builds, seals and delivers capture records. It is safe for
 // concurrent use: both directions of a session may record at once.
 type Recorder struct {
@@ -127,7 +131,7 @@ func (r *Recorder) Message(session string, dir schemas.Direction, line []byte) {
 		return
 	}
 	rec.Msg, rec.Redacted = msg, redacted
-	r.emit(rec, func(s *sessionState) { s.learn(dir, line) })
+	r.emit(rec)
 }
 
 // NotJSON records a line of size bytes relayed on session that could not
@@ -148,16 +152,19 @@ func (r *Recorder) NotJSON(session string, dir schemas.Direction, line []byte, s
 		}
 	}
 	rec.ParseError = pe
-	r.emit(rec, nil)
+	r.emit(rec)
 }
 
-// Emit seals and delivers a record the caller built (HTTP facts, OAuth
-// events), filling the fields the Recorder owns: time, host, server,
-// transport, client, stream, seq and chain (fill must not set them).
+// Emit seals and delivers a record the caller built (a message with its
+// HTTP facts and token, an OAuth event), filling the fields the Recorder
+// owns: time, host, server, client, stream, seq and chain. fill sets the
+// rest; it may also set Transport, when one recorder serves several (an
+// HTTP proxy). A record with a message teaches the session its client and
+// server like Message does.
 func (r *Recorder) Emit(session string, dir schemas.Direction, fill func(*schemas.Record)) {
 	rec := r.base(session, dir)
 	fill(rec)
-	r.emit(rec, nil)
+	r.emit(rec)
 }
 
 // Redact redacts a JSON value with the configured redactor (for callers
@@ -180,21 +187,27 @@ func (r *Recorder) base(session string, dir schemas.Direction) *schemas.Record {
 	}
 }
 
-// emit stamps the time, fills in what the session learnt, seals and
-// delivers rec; learn, if not nil, updates the session from this record
-// first. The time is taken under the lock, so that within a session the
-// order of ts is the order of seq, as the capture format promises.
-func (r *Recorder) emit(rec *schemas.Record, learn func(*sessionState)) {
+// emit stamps the time, learns from the record's message, fills in what
+// the session learnt, seals and delivers rec. The time is taken under the
+// lock, so that within a session the order of ts is the order of seq, as
+// the capture format promises.
+func (r *Recorder) emit(rec *schemas.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec.TS = r.cfg.Now().UTC()
 	s := r.sessions[rec.Session]
 	if s == nil {
+		if len(r.sessions) >= maxSessions {
+			for k := range r.sessions { // forget one at random: memory stays bounded
+				delete(r.sessions, k)
+				break
+			}
+		}
 		s = &sessionState{}
 		r.sessions[rec.Session] = s
 	}
-	if learn != nil {
-		learn(s)
+	if len(rec.Msg) > 0 {
+		s.learn(rec.Dir, rec.Msg)
 	}
 	if s.client != nil {
 		rec.Client = s.client
