@@ -8,16 +8,27 @@ import (
 	"github.com/mcptrail/mcptrail/schemas/mcp"
 )
 
+// learnLimit is how many messages of a session are read for initialize
+// when its handshake is not seen (a capture started mid-session).
+const learnLimit = 32
+
 // sessionState is what a Recorder learnt of one MCP session from initialize.
 type sessionState struct {
 	client        *schemas.Peer
 	initID        mcp.ID // id of the initialize request, until answered
 	serverVersion string
+	seen          int  // messages read for learning
+	learnt        bool // the initialize result was seen: stop reading
 }
 
 // learn reads the client from an initialize request and the server's
-// version from its result.
+// version from its result. Once the handshake is over (or after
+// learnLimit messages without one) it costs nothing.
 func (s *sessionState) learn(dir schemas.Direction, line []byte) {
+	if s.learnt || s.seen >= learnLimit {
+		return
+	}
+	s.seen++
 	msgs, _, err := mcp.Parse(line)
 	if err != nil {
 		return
@@ -40,7 +51,7 @@ func (s *sessionState) learn(dir schemas.Direction, line []byte) {
 			if json.Unmarshal(m.Result, &r) == nil && r.ServerInfo != nil {
 				s.serverVersion = r.ServerInfo.Version
 			}
-			s.initID = ""
+			s.initID, s.learnt = "", true
 		}
 	}
 }

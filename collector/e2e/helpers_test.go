@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 // collectorBinary builds mcptrail-collector once per test run.
-func collectorBinary(t *testing.T) string {
+func collectorBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(binDir, "mcptrail-collector")
