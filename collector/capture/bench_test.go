@@ -11,7 +11,7 @@ import (
 
 type discardSink struct{}
 
-func (discardSink) Write(string, []byte) error    { return nil }
+func (discardSink) Write(string, []byte) error  { return nil }
 func (discardSink) Close(context.Context) error { return nil }
 
 // BenchmarkRecorderMessage is the capture cost of one 1 KiB tools/call
