@@ -113,24 +113,9 @@ func BenchmarkStdioRSSAt1kPerSecond(b *testing.B) {
 				time.Sleep(time.Until(next))
 			}
 			if i%100 == 0 {
-				peak = max(peak, rssKiBB(b, wrapped.cmd.Process.Pid))
+				peak = max(peak, rssKiB(b, wrapped.cmd.Process.Pid))
 			}
 		}
 	}
 	b.ReportMetric(float64(peak), "peak-rss-KiB")
-}
-
-func rssKiBB(b *testing.B, pid int) int {
-	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
 }

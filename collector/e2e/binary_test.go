@@ -51,7 +51,7 @@ func TestCollectorBinarySize(t *testing.T) {
 }
 
 // rssKiB reads a process's resident set size.
-func rssKiB(t *testing.T, pid int) int {
+func rssKiB(t testing.TB, pid int) int {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
