@@ -2,24 +2,16 @@ package kafkabus_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/kafkabus"
+	"github.com/mcptrail/mcptrail/internal/testpki"
 )
 
 // Credentials of the SASL_SSL broker. The passwords are distinctive so that
@@ -32,79 +24,6 @@ const (
 	wrongPass  = "wrong-pass-91c0e5"
 	secureWait = 45 * time.Second
 )
-
-// testCA is a CA made for one test, with the PEM file of its certificate.
-type testCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	caFile string
-}
-
-func newTestCA(t *testing.T, dir, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(dir, name+".pem")}
-	writePEM(t, ca.caFile, "CERTIFICATE", der)
-	return ca
-}
-
-// issueServer writes a server certificate for 127.0.0.1 (IP SAN) and its
-// PKCS#8 key, and returns the two file names.
-func (ca *testCA) issueServer(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
-	return certFile, keyFile
-}
-
-func writePEM(t *testing.T, file, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // freeSASLPort returns a free port on 127.0.0.1 other than the given ones.
 func freeSASLPort(t *testing.T, not ...int) int {
@@ -131,9 +50,9 @@ func freeSASLPort(t *testing.T, not ...int) int {
 // startSecureBroker starts a second broker with a SASL_SSL listener that
 // has a PLAIN user and a SCRAM user (SHA-256 and SHA-512), and stops it at
 // the end of the test.
-func startSecureBroker(t *testing.T, tlsDir string, ca *testCA) *broker {
+func startSecureBroker(t *testing.T, tlsDir string, ca *testpki.CA) *broker {
 	t.Helper()
-	certFile, keyFile := ca.issueServer(t, tlsDir)
+	certFile, keyFile := ca.Server(t, tlsDir, "127.0.0.1")
 	port, err := freePortPair()
 	if err != nil {
 		t.Fatal(err)
@@ -170,8 +89,8 @@ func startSecureBroker(t *testing.T, tlsDir string, ca *testCA) *broker {
 // SASL mechanism over TLS, a wrong password and an unknown CA.
 func TestSASLSSL(t *testing.T) {
 	tlsDir := t.TempDir()
-	ca := newTestCA(t, tlsDir, "test-ca")
-	otherCA := newTestCA(t, tlsDir, "other-ca")
+	ca := testpki.NewCA(t, tlsDir, "test-ca")
+	otherCA := testpki.NewCA(t, tlsDir, "other-ca")
 	sb := startSecureBroker(t, tlsDir, ca)
 
 	secureConfig := func(t *testing.T, auth bus.Auth, caFile string) bus.Config {
@@ -195,7 +114,7 @@ func TestSASLSSL(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				roundTrip(t, secureConfig(t, tc.auth, ca.caFile))
+				roundTrip(t, secureConfig(t, tc.auth, ca.CertFile))
 			})
 		}
 	})
@@ -210,22 +129,22 @@ func TestSASLSSL(t *testing.T) {
 			password string // must not be in the error message
 		}{
 			{
-				name: "wrong-password-scram-sha-512", caFile: ca.caFile,
+				name: "wrong-password-scram-sha-512", caFile: ca.CertFile,
 				auth: bus.Auth{SASL: "scram-sha-512", User: scramUser, Password: wrongPass},
 				want: "SASL authentication", reason: "SCRAM-SHA-512", password: wrongPass,
 			},
 			{
-				name: "wrong-password-plain", caFile: ca.caFile,
+				name: "wrong-password-plain", caFile: ca.CertFile,
 				auth: bus.Auth{SASL: "plain", User: plainUser, Password: wrongPass},
 				want: "SASL authentication", reason: "Invalid username or password", password: wrongPass,
 			},
 			{
-				name: "unknown-user", caFile: ca.caFile,
+				name: "unknown-user", caFile: ca.CertFile,
 				auth: bus.Auth{SASL: "scram-sha-256", User: "nobody", Password: scramPass},
 				want: "SASL authentication", reason: "SCRAM-SHA-256", password: scramPass,
 			},
 			{
-				name: "unknown-ca", caFile: otherCA.caFile,
+				name: "unknown-ca", caFile: otherCA.CertFile,
 				auth: bus.Auth{SASL: "scram-sha-512", User: scramUser, Password: scramPass},
 				want: "TLS handshake with brokers", reason: "certificate signed by unknown authority",
 				password: scramPass,
