@@ -120,19 +120,10 @@ func NewEvents(rec *Record) []Event {
 		ev.Params, ev.Result = m.Params, m.Result
 		if m.Error != nil {
 			ev.IsError, ev.ErrorCode, ev.ErrorMessage = true, m.Error.Code, m.Error.Message
-		} else if m.Kind == mcp.KindResult {
-			ev.IsError = toolResultIsError(m.Result)
+		} else {
+			ev.IsError = m.ToolError
 		}
 		events[i] = ev
 	}
 	return events
-}
-
-// toolResultIsError reports whether a result is a tool result that the
-// server marked with isError.
-func toolResultIsError(result jsontext.Value) bool {
-	var r struct {
-		IsError bool `json:"isError"`
-	}
-	return json.Unmarshal(result, &r) == nil && r.IsError
 }

@@ -1,7 +1,10 @@
 package mcp
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -30,7 +33,8 @@ type RPCError struct {
 	Data    jsontext.Value `json:"data,omitempty"`
 }
 
-// Message is one JSON-RPC 2.0 message of a capture record.
+// Message is one JSON-RPC 2.0 message of a capture record. Params and
+// Result are slices of the raw message given to Parse.
 type Message struct {
 	Kind   Kind
 	ID     ID
@@ -38,101 +42,292 @@ type Message struct {
 	Params jsontext.Value
 	Result jsontext.Value
 	Error  *RPCError
+	// ToolError is set for a result whose isError member is true (a tool
+	// that failed).
+	ToolError bool
 	// Invalid says why a KindInvalid message breaks the rules.
 	Invalid string
+
+	paramsName, paramsURI string // params.name and params.uri, when strings
 }
 
 // Info describes the message's method (for requests and notifications).
 func (m *Message) Info() MethodInfo { return Lookup(m.Method) }
 
-type wireMessage struct {
-	JSONRPC string         `json:"jsonrpc"`
-	ID      jsontext.Value `json:"id"`
-	Method  *string        `json:"method"`
-	Params  jsontext.Value `json:"params"`
-	Result  jsontext.Value `json:"result"`
-	Error   jsontext.Value `json:"error"`
-}
-
 // Parse splits a raw msg (one message or a batch array) into messages and
-// classifies each. A message that breaks the JSON-RPC 2.0 rules comes back
-// with KindInvalid and the reason; err is only for input that is not a
-// JSON object or array at all.
+// classifies each, in one pass over the bytes. A message that breaks the
+// JSON-RPC 2.0 rules comes back with KindInvalid and the reason; err is for
+// input that is not a JSON object or array of them at all.
 func Parse(raw []byte) (msgs []Message, batch bool, err error) {
-	switch jsontext.Value(raw).Kind() {
+	p := parsers.Get().(*parser)
+	defer parsers.Put(p)
+	p.raw = raw
+	p.rd.Reset(raw)
+	p.dec.Reset(&p.rd)
+	switch p.dec.PeekKind() {
 	case '{':
 		var m Message
-		if err := parseOne(raw, &m); err != nil {
+		if err := p.message(&m); err != nil {
 			return nil, false, err
+		}
+		if _, err := p.dec.ReadToken(); err != io.EOF {
+			return nil, false, fmt.Errorf("parse JSON-RPC message: data after the message")
 		}
 		return []Message{m}, false, nil
 	case '[':
-		var elems []jsontext.Value
-		if err := json.Unmarshal(raw, &elems); err != nil {
+		if _, err := p.dec.ReadToken(); err != nil {
 			return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
 		}
-		msgs = make([]Message, len(elems))
-		for i, e := range elems {
-			if e.Kind() != '{' {
-				msgs[i] = Message{Kind: KindInvalid, Invalid: fmt.Sprintf("batch element %d is not an object", i)}
-				continue
-			}
-			if err := parseOne(e, &msgs[i]); err != nil {
+		for i := 0; p.dec.PeekKind() != ']'; i++ {
+			var m Message
+			if p.dec.PeekKind() != '{' {
+				if err := p.dec.SkipValue(); err != nil {
+					return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
+				}
+				m = Message{Kind: KindInvalid, Invalid: fmt.Sprintf("batch element %d is not an object", i)}
+			} else if err := p.message(&m); err != nil {
 				return nil, true, err
 			}
+			msgs = append(msgs, m)
+		}
+		if _, err := p.dec.ReadToken(); err != nil {
+			return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
+		}
+		if _, err := p.dec.ReadToken(); err != io.EOF {
+			return nil, true, fmt.Errorf("parse JSON-RPC batch: data after the batch")
 		}
 		return msgs, true, nil
 	}
 	return nil, false, fmt.Errorf("JSON-RPC message must be an object or a batch array")
 }
 
-func parseOne(raw []byte, m *Message) error {
-	var w wireMessage
-	if err := json.Unmarshal(raw, &w); err != nil {
+// parser walks a message with one reusable decoder.
+type parser struct {
+	raw     []byte
+	rd      bytes.Reader
+	dec     *jsontext.Decoder
+	scratch []byte // unescaped member names
+}
+
+var parsers = sync.Pool{New: func() any {
+	p := &parser{}
+	p.dec = jsontext.NewDecoder(&p.rd)
+	return p
+}}
+
+// envelope is what the walk of one message finds.
+type envelope struct {
+	jsonrpc, id, method, params, result, errv []byte // raw values
+	hasMethod                                   bool
+}
+
+// message reads one message object into m.
+func (p *parser) message(m *Message) error {
+	var e envelope
+	if _, err := p.dec.ReadToken(); err != nil {
 		return fmt.Errorf("parse JSON-RPC message: %w", err)
 	}
-	*m = Message{ID: ID(w.ID), Params: w.Params, Result: w.Result}
-	if w.Method != nil {
-		m.Method = Method(*w.Method)
+	for p.dec.PeekKind() != '}' {
+		nameBytes, err := p.name()
+		if err != nil {
+			return fmt.Errorf("parse JSON-RPC message: %w", err)
+		}
+		name := member(nameBytes)
+		start := p.dec.InputOffset()
+		switch name {
+		case "params":
+			m.paramsName, m.paramsURI, err = p.findStrings("name", "uri")
+		case "result":
+			m.ToolError, err = p.findTrue("isError")
+		default:
+			err = p.dec.SkipValue()
+		}
+		if err != nil {
+			return fmt.Errorf("parse JSON-RPC message: member %q: %w", nameBytes, err)
+		}
+		v := trimValue(p.raw[start:p.dec.InputOffset()])
+		switch name {
+		case "jsonrpc":
+			e.jsonrpc = v
+		case "id":
+			e.id = v
+		case "method":
+			e.method, e.hasMethod = v, true
+		case "params":
+			e.params = v
+		case "result":
+			e.result = v
+		case "error":
+			e.errv = v
+		}
 	}
-	m.Kind, m.Invalid = classify(&w)
+	if _, err := p.dec.ReadToken(); err != nil {
+		return fmt.Errorf("parse JSON-RPC message: %w", err)
+	}
+	m.ID, m.Params, m.Result = ID(e.id), e.params, e.result
+	if e.hasMethod {
+		if jsontext.Value(e.method).Kind() == '"' {
+			method, err := unquote(e.method)
+			if err != nil {
+				return fmt.Errorf("parse JSON-RPC message: method: %w", err)
+			}
+			m.Method = Method(method)
+		}
+	}
+	m.Kind, m.Invalid = classify(&e)
 	if m.Kind == KindError {
 		m.Error = new(RPCError)
-		if err := json.Unmarshal(w.Error, m.Error); err != nil {
+		if err := json.Unmarshal(e.errv, m.Error); err != nil {
 			m.Kind, m.Invalid, m.Error = KindInvalid, "error member is not a JSON-RPC error object", nil
 		}
+	}
+	if m.Kind != KindResult {
+		m.ToolError = false
 	}
 	return nil
 }
 
-func classify(w *wireMessage) (Kind, string) {
-	if w.JSONRPC != "2.0" {
+// name reads a member name. The bytes are valid until the next call.
+func (p *parser) name() ([]byte, error) {
+	start := p.dec.InputOffset()
+	if _, err := p.dec.ReadValue(); err != nil {
+		return nil, err
+	}
+	b := trimValue(p.raw[start:p.dec.InputOffset()])
+	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
+		return b[1 : len(b)-1], nil
+	}
+	var err error
+	p.scratch, err = jsontext.AppendUnquote(p.scratch[:0], b)
+	return p.scratch, err
+}
+
+// findStrings reads a value; when it is an object, it returns its top-level
+// string members named a and b.
+func (p *parser) findStrings(a, b string) (va, vb string, err error) {
+	if p.dec.PeekKind() != '{' {
+		return "", "", p.dec.SkipValue()
+	}
+	if _, err := p.dec.ReadToken(); err != nil {
+		return "", "", err
+	}
+	for p.dec.PeekKind() != '}' {
+		name, err := p.name()
+		if err != nil {
+			return "", "", err
+		}
+		if (string(name) == a || string(name) == b) && p.dec.PeekKind() == '"' {
+			isA := string(name) == a
+			tok, err := p.dec.ReadToken()
+			if err != nil {
+				return "", "", err
+			}
+			if isA {
+				va = tok.String()
+			} else {
+				vb = tok.String()
+			}
+			continue
+		}
+		if err := p.dec.SkipValue(); err != nil {
+			return "", "", err
+		}
+	}
+	_, err = p.dec.ReadToken()
+	return va, vb, err
+}
+
+// findTrue reads a value; when it is an object, it reports whether its
+// top-level member named key is true.
+func (p *parser) findTrue(key string) (bool, error) {
+	if p.dec.PeekKind() != '{' {
+		return false, p.dec.SkipValue()
+	}
+	if _, err := p.dec.ReadToken(); err != nil {
+		return false, err
+	}
+	found := false
+	for p.dec.PeekKind() != '}' {
+		name, err := p.name()
+		if err != nil {
+			return false, err
+		}
+		if string(name) == key && p.dec.PeekKind() == 't' {
+			found = true
+		}
+		if err := p.dec.SkipValue(); err != nil {
+			return false, err
+		}
+	}
+	_, err := p.dec.ReadToken()
+	return found, err
+}
+
+// member maps the names of the envelope to constants, so that the walk
+// allocates nothing for them; any other name maps to "".
+func member(name []byte) string {
+	switch string(name) {
+	case "jsonrpc":
+		return "jsonrpc"
+	case "id":
+		return "id"
+	case "method":
+		return "method"
+	case "params":
+		return "params"
+	case "result":
+		return "result"
+	case "error":
+		return "error"
+	}
+	return ""
+}
+
+// trimValue drops the separators the decoder's offsets include before a
+// value (a colon, a comma, white space).
+func trimValue(b []byte) []byte {
+	return bytes.TrimLeft(b, ":, \t\r\n")
+}
+
+// unquote returns the text of a JSON string, without allocating beyond the
+// result when it holds no escapes.
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), nil
+	}
+	s, err := jsontext.AppendUnquote(nil, b)
+	return string(s), err
+}
+
+func classify(e *envelope) (Kind, string) {
+	if string(e.jsonrpc) != `"2.0"` {
 		return KindInvalid, `member "jsonrpc" must be "2.0"`
 	}
-	hasID := len(w.ID) > 0 && w.ID.Kind() != 'n'
-	if len(w.ID) > 0 && w.ID.Kind() != '"' && w.ID.Kind() != '0' && w.ID.Kind() != 'n' {
+	id := jsontext.Value(e.id)
+	hasID := len(id) > 0 && id.Kind() != 'n'
+	if len(id) > 0 && id.Kind() != '"' && id.Kind() != '0' && id.Kind() != 'n' {
 		return KindInvalid, "id must be a string or a number"
 	}
-	if w.Method != nil {
+	if e.hasMethod {
 		switch {
-		case *w.Method == "":
-			return KindInvalid, "method is empty"
-		case len(w.Result) > 0 || len(w.Error) > 0:
+		case jsontext.Value(e.method).Kind() != '"' || string(e.method) == `""`:
+			return KindInvalid, "method is empty or not a string"
+		case len(e.result) > 0 || len(e.errv) > 0:
 			return KindInvalid, "a request must not carry result or error"
 		case hasID:
 			return KindRequest, ""
-		case len(w.ID) > 0:
+		case len(id) > 0:
 			return KindInvalid, "a request id must not be null"
 		}
 		return KindNotification, ""
 	}
-	hasResult, hasError := len(w.Result) > 0, len(w.Error) > 0 && w.Error.Kind() != 'n'
+	hasResult, hasError := len(e.result) > 0, len(e.errv) > 0 && jsontext.Value(e.errv).Kind() != 'n'
 	switch {
 	case hasResult && hasError:
 		return KindInvalid, "a response must not carry both result and error"
 	case !hasResult && !hasError:
 		return KindInvalid, "neither a request (no method) nor a response (no result or error)"
-	case len(w.ID) == 0:
+	case len(id) == 0:
 		return KindInvalid, "a response must carry an id"
 	case hasResult:
 		return KindResult, ""
@@ -144,22 +339,14 @@ func classify(w *wireMessage) (Kind, string) {
 // prompts/get, the URI of resources/read, subscribe and unsubscribe. It is
 // empty for other messages or when params do not name one.
 func (m *Message) Target() string {
-	if m.Kind != KindRequest || len(m.Params) == 0 {
+	if m.Kind != KindRequest {
 		return ""
-	}
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
 	}
 	switch m.Method {
 	case ToolsCall, PromptsGet:
-		if json.Unmarshal(m.Params, &p) == nil {
-			return p.Name
-		}
+		return m.paramsName
 	case ResourcesRead, ResourcesSubscribe, ResourcesUnsubscribe:
-		if json.Unmarshal(m.Params, &p) == nil {
-			return p.URI
-		}
+		return m.paramsURI
 	}
 	return ""
 }

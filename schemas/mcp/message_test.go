@@ -98,3 +98,31 @@ func TestListedTools(t *testing.T) {
 		t.Errorf("malformed listing gave %v", got)
 	}
 }
+
+// TestParseSlicesExactly checks the raw values Parse returns on spaced-out
+// JSON, escaped member names, tool errors and trailing data.
+func TestParseSlicesExactly(t *testing.T) {
+	raw := " {\n \"jsonrpc\" : \"2.0\" ,\t\"id\" : \"a\\u0031\" , \"method\":\"tools/call\",\"params\" : {\"n\\u0061me\": \"send_email\", \"arguments\": {\"to\": \"x@example.test\"}} }\n"
+	msgs, _, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msgs[0]
+	if m.Kind != KindRequest || m.ID != `"a\u0031"` || m.Target() != "send_email" ||
+		string(m.Params) != `{"n\u0061me": "send_email", "arguments": {"to": "x@example.test"}}` {
+		t.Errorf("got kind %s id %s target %q params %s", m.Kind, m.ID, m.Target(), m.Params)
+	}
+	res, _, err := Parse([]byte(`{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"isError"}],"isError" : true}}`))
+	if err != nil || !res[0].ToolError || string(res[0].Result) != `{"content":[{"type":"text","text":"isError"}],"isError" : true}` {
+		t.Errorf("tool error: %v %+v", err, res)
+	}
+	ok, _, _ := Parse([]byte(`{"jsonrpc":"2.0","id":3,"result":{"isError":false,"nested":{"isError":true}}}`))
+	if ok[0].ToolError {
+		t.Error("isError false (or nested) counted as a tool error")
+	}
+	for _, bad := range []string{`{"jsonrpc":"2.0","id":1,"method":"ping"} {}`, `[{"jsonrpc":"2.0","method":"x"}] 1`, `{"a":1,"a":2}`} {
+		if _, _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("Parse(%s): no error", bad)
+		}
+	}
+}
