@@ -70,8 +70,13 @@ type Event struct {
 }
 
 // NewEvents normalizes a record into its audit events. A msg that is not a
-// JSON-RPC object or batch still gives one event, of kind invalid.
-func NewEvents(rec *Record) []Event {
+// JSON-RPC object or batch still gives one event, of kind invalid. The
+// events' Params and Result are slices of rec.Msg.
+func NewEvents(rec *Record) []Event { return AppendEvents(nil, rec) }
+
+// AppendEvents is NewEvents appending to dst, so that a caller can reuse
+// one slice for every record.
+func AppendEvents(dst []Event, rec *Record) []Event {
 	base := Event{
 		TS: rec.TS, Host: rec.Host, Session: rec.Session,
 		ServerName: rec.Server.Name, ServerVersion: rec.Server.Version,
@@ -94,18 +99,17 @@ func NewEvents(rec *Record) []Event {
 		default:
 			base.Kind = EventHTTP
 		}
-		return []Event{base}
+		return append(dst, base)
 	}
 	msgs, batch, err := mcp.Parse(rec.Msg)
 	if err != nil {
 		base.Kind, base.Invalid, base.MsgBytes = EventKind(mcp.KindInvalid), err.Error(), len(rec.Msg)
-		return []Event{base}
+		return append(dst, base)
 	}
 	var elems []jsontext.Value
 	if batch {
 		_ = json.Unmarshal(rec.Msg, &elems) // Parse succeeded, so this does too
 	}
-	events := make([]Event, len(msgs))
 	for i := range msgs {
 		ev, m := base, &msgs[i]
 		ev.Kind, ev.RPCID, ev.Invalid = EventKind(m.Kind), m.ID, m.Invalid
@@ -123,7 +127,7 @@ func NewEvents(rec *Record) []Event {
 		} else {
 			ev.IsError = m.ToolError
 		}
-		events[i] = ev
+		dst = append(dst, ev)
 	}
-	return events
+	return dst
 }

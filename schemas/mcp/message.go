@@ -286,7 +286,15 @@ func member(name []byte) string {
 // trimValue drops the separators the decoder's offsets include before a
 // value (a colon, a comma, white space).
 func trimValue(b []byte) []byte {
-	return bytes.TrimLeft(b, ":, \t\r\n")
+	for len(b) > 0 {
+		switch b[0] {
+		case ':', ',', ' ', '\t', '\r', '\n':
+			b = b[1:]
+			continue
+		}
+		break
+	}
+	return b
 }
 
 // unquote returns the text of a JSON string, without allocating beyond the
