@@ -118,7 +118,7 @@ var parsers = sync.Pool{New: func() any {
 // envelope is what the walk of one message finds.
 type envelope struct {
 	jsonrpc, id, method, params, result, errv []byte // raw values
-	hasMethod                                   bool
+	hasMethod                                 bool
 }
 
 // message reads one message object into m.
