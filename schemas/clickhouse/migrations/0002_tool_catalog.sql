@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS {{local "tool_catalog"}} {{on_cluster}}
 )
 ENGINE = {{engine "AggregatingMergeTree"}}
 ORDER BY (server_name, tool_name, description_hash, schema_hash)
+SETTINGS non_replicated_deduplication_window = 1000
 COMMENT 'distinct tool definitions per server; a new hash row for a tool name is a change';
 
 {{distributed "tool_catalog" "xxHash64(server_name, tool_name)"}};
