@@ -47,5 +47,6 @@ Capture files are JSON Lines in the capture format (schemas/capture.schema.json)
 	}
 	root.AddCommand(newValidateCommand())
 	root.AddCommand(newBusCommand())
+	root.AddCommand(newMigrateCommand())
 	return root
 }
