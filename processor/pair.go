@@ -62,7 +62,7 @@ func (p *Pairer) Pair(ev *schemas.Event) {
 		}
 		p.pending[key] = pendingRequest{ts: ev.TS, method: ev.Method, category: ev.Category, target: ev.Target}
 	case mcp.KindResult, mcp.KindError:
-		key := pendingKey{ev.Session, opposite(ev.Dir), ev.RPCID}
+		key := pendingKey{ev.Session, ev.Dir.Opposite(), ev.RPCID}
 		req, ok := p.pending[key]
 		if !ok {
 			return
@@ -89,11 +89,4 @@ func (p *Pairer) remember(key pendingKey) {
 	}
 	p.order[p.head] = key
 	p.head = (p.head + 1) % p.max
-}
-
-func opposite(d schemas.Direction) schemas.Direction {
-	if d == schemas.ClientToServer {
-		return schemas.ServerToClient
-	}
-	return schemas.ClientToServer
 }

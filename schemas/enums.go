@@ -32,3 +32,12 @@ const (
 func (d Direction) Valid() bool {
 	return d == ClientToServer || d == ServerToClient
 }
+
+// Opposite is the other direction: the one a response to a message in d
+// travels.
+func (d Direction) Opposite() Direction {
+	if d == ClientToServer {
+		return ServerToClient
+	}
+	return ClientToServer
+}

@@ -149,7 +149,7 @@ func (s *Summary) addMessage(rec *Record, m *mcp.Message) {
 	case mcp.KindNotification:
 		s.Methods[m.Method]++
 	case mcp.KindResult, mcp.KindError:
-		key := pendingKey{rec.Session, opposite(rec.Dir), m.ID}
+		key := pendingKey{rec.Session, rec.Dir.Opposite(), m.ID}
 		method, ok := s.pending[key]
 		if !ok {
 			return
@@ -161,13 +161,6 @@ func (s *Summary) addMessage(rec *Record, m *mcp.Message) {
 			}
 		}
 	}
-}
-
-func opposite(d Direction) Direction {
-	if d == ClientToServer {
-		return ServerToClient
-	}
-	return ClientToServer
 }
 
 // addChain checks the record's place in its collector stream.
