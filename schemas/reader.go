@@ -66,11 +66,6 @@ func (r *Reader) Line() int64 { return r.lineNo }
 // Offset is how many bytes of the input Next has consumed so far.
 func (r *Reader) Offset() int64 { return r.offset }
 
-// Bytes is the raw text of the line Next read last, without its line break.
-// It is valid until the next call to Next. For a line that was too long it
-// is empty.
-func (r *Reader) Bytes() []byte { return r.line }
-
 // Next decodes the next line. It returns io.EOF at the end of the input, a
 // *LineError for a bad line (the caller may go on calling Next), and any
 // other error for a failed read.

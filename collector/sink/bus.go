@@ -107,9 +107,6 @@ func (s *Bus) Write(key string, line []byte) error {
 	return s.sp.Append(frame(key, line))
 }
 
-// Connected reports whether the sink has a bus connection.
-func (s *Bus) Connected() bool { return s.up.Load() }
-
 // Spool returns the spool's counters.
 func (s *Bus) Spool() spool.Stats { return s.sp.Stats() }
 
