@@ -1,0 +1,295 @@
+package detector
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/mcptrail/mcptrail/detector/rules"
+	"github.com/mcptrail/mcptrail/detector/textscan"
+	"github.com/mcptrail/mcptrail/schemas"
+	"github.com/mcptrail/mcptrail/schemas/mcp"
+)
+
+// Emit receives a finding as the engine makes it.
+type Emit func(Finding)
+
+// Detection is one built-in detection. Observe sees every observation of
+// every session in order and emits what it concludes; state that spans
+// sessions lives in the Detection, bounded.
+type Detection interface {
+	Observe(s *Session, o *Observation, emit Emit)
+}
+
+// SessionEnder is a Detection that concludes when a session ends (is
+// evicted as idle, or the input ends).
+type SessionEnder interface {
+	EndSession(s *Session, emit Emit)
+}
+
+// Options configures an Engine. The zero value is usable: built-in rules,
+// no transition model, default bounds.
+type Options struct {
+	// Rules are the classes, pattern and sequence rules (default:
+	// rules.Builtin).
+	Rules *rules.Set
+	// Detections replace the built-in detections when set (tests).
+	Detections []Detection
+	// Extra detections run after the built-in ones (e.g. the sequence model).
+	Extra []Detection
+	// MaxSessions bounds the sessions kept (default 50,000); past it the
+	// least recently active go first.
+	MaxSessions int
+	// IdleAfter evicts a session with no event for this long, by the
+	// records' clock (default 30 minutes).
+	IdleAfter time.Duration
+}
+
+// Engine runs the detections over a stream of capture records. It is not
+// safe for concurrent use: run one per consumer, keyed by session.
+type Engine struct {
+	opts       Options
+	rules      *rules.Set
+	detections []Detection
+	sessions   map[string]*Session
+	events     []schemas.Event
+	latest     time.Time
+	sinceSweep int
+}
+
+// New returns an Engine.
+func New(opts Options) (*Engine, error) {
+	if opts.Rules == nil {
+		set, err := rules.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		opts.Rules = set
+	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = 50_000
+	}
+	if opts.IdleAfter <= 0 {
+		opts.IdleAfter = 30 * time.Minute
+	}
+	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}}
+	if opts.Detections != nil {
+		e.detections = opts.Detections
+	} else {
+		e.detections = Builtin(opts.Rules)
+	}
+	e.detections = append(e.detections, opts.Extra...)
+	return e, nil
+}
+
+// Sessions is the number of sessions the engine holds state for.
+func (e *Engine) Sessions() int { return len(e.sessions) }
+
+// Observe runs the detections over one record.
+func (e *Engine) Observe(rec *schemas.Record, emit Emit) {
+	if rec.TS.After(e.latest) {
+		e.latest = rec.TS
+	}
+	s := e.sessions[rec.Session]
+	if s == nil {
+		if len(e.sessions) >= e.opts.MaxSessions {
+			e.evictOldest(emit)
+		}
+		s = newSession(rec.Session)
+		s.First = rec.TS
+		e.sessions[rec.Session] = s
+	}
+	s.Last = rec.TS
+	if s.Host == "" {
+		s.Host = rec.Host
+	}
+	if s.Client == "" && rec.Client != nil {
+		s.Client = rec.Client.Name
+	}
+	e.events = schemas.AppendEvents(e.events[:0], rec)
+	for i := range e.events {
+		e.observe(s, rec, &e.events[i], emit)
+	}
+	if e.sinceSweep++; e.sinceSweep >= 4096 {
+		e.sinceSweep = 0
+		e.sweep(emit)
+	}
+}
+
+// Close ends every session (running the detections that conclude at a
+// session's end) and drops all state.
+func (e *Engine) Close(emit Emit) {
+	ids := make([]string, 0, len(e.sessions))
+	for id := range e.sessions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		e.end(e.sessions[id], emit)
+	}
+}
+
+func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emit Emit) {
+	o := &Observation{Event: ev, Record: rec}
+	key := pendingKey{ev.ServerName, string(ev.RPCID)}
+	var afterDetect func()
+	switch {
+	case ev.Dir == schemas.ClientToServer && ev.Kind == schemas.EventKind(mcp.KindRequest):
+		c := &Call{ID: string(ev.RPCID), TS: ev.TS, Server: ev.ServerName, Method: string(ev.Method), Tool: ev.Target}
+		if c.Method == "tools/call" {
+			var p struct {
+				Arguments jsontext.Value `json:"arguments"`
+			}
+			if json.Unmarshal(ev.Params, &p) == nil {
+				c.Args = textscan.AppendLeaves(nil, p.Arguments, "")
+			}
+			c.Classes = e.classes(s, c.Server, c.Tool)
+			s.appendCall(c)
+			afterDetect = func() { s.addCall(c) }
+		}
+		if len(s.pending) < 4096 {
+			s.pending[key] = c
+		}
+		o.Call = c
+	case ev.Dir == schemas.ServerToClient && (ev.Kind == schemas.EventKind(mcp.KindResult) || ev.Kind == schemas.EventKind(mcp.KindError)):
+		c := s.pending[key]
+		delete(s.pending, key)
+		if c == nil {
+			break
+		}
+		o.Call = c
+		c.Answered, c.IsError = true, ev.IsError
+		switch c.Method {
+		case "tools/call":
+			c.Result = resultLeaves(ev.Result)
+			c.Injection = scoreResult(c.Result, s.ToolNames(), c.Tool)
+			afterDetect = func() { s.rememberResult(c) }
+		case "tools/list":
+			o.Tools = decodeTools(ev.ServerName, ev.Result)
+			tools := s.Servers[ev.ServerName]
+			if tools == nil {
+				tools = map[string]*Tool{}
+				s.Servers[ev.ServerName] = tools
+			}
+			for i := range o.Tools {
+				tools[o.Tools[i].Name] = &o.Tools[i]
+			}
+		}
+	}
+	for _, d := range e.detections {
+		d.Observe(s, o, emit)
+	}
+	if afterDetect != nil {
+		afterDetect()
+	}
+}
+
+// classes returns the classes of a tool, judged from its definition if the
+// session saw one, else from its name.
+func (e *Engine) classes(s *Session, server, tool string) []string {
+	desc := ""
+	if t := s.Servers[server][tool]; t != nil {
+		desc = t.Description
+	}
+	var out []string
+	for _, c := range e.rules.Classes {
+		if c.Matches(tool, desc) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func (e *Engine) sweep(emit Emit) {
+	cutoff := e.latest.Add(-e.opts.IdleAfter)
+	var idle []*Session
+	for _, s := range e.sessions {
+		if s.Last.Before(cutoff) {
+			idle = append(idle, s)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *Session) int { return a.Last.Compare(b.Last) })
+	for _, s := range idle {
+		e.end(s, emit)
+	}
+}
+
+func (e *Engine) evictOldest(emit Emit) {
+	var oldest *Session
+	for _, s := range e.sessions {
+		if oldest == nil || s.Last.Before(oldest.Last) {
+			oldest = s
+		}
+	}
+	if oldest != nil {
+		e.end(oldest, emit)
+	}
+}
+
+func (e *Engine) end(s *Session, emit Emit) {
+	for _, d := range e.detections {
+		if se, ok := d.(SessionEnder); ok {
+			se.EndSession(s, emit)
+		}
+	}
+	delete(e.sessions, s.ID)
+}
+
+// resultLeaves returns the text of a tool result: its content's text (and
+// resource text), structured content and any other string, without the
+// content items' type tags.
+func resultLeaves(result jsontext.Value) []textscan.Leaf {
+	leaves := textscan.AppendLeaves(nil, result, "")
+	return slices.DeleteFunc(leaves, func(l textscan.Leaf) bool {
+		return l.Path == "type" || len(l.Path) > 5 && l.Path[len(l.Path)-5:] == ".type" || l.Path == "mimeType" ||
+			len(l.Path) > 9 && l.Path[len(l.Path)-9:] == ".mimeType"
+	})
+}
+
+// scoreResult scores a tool result for injected instructions: the leaf
+// that scores highest stands for the result. The tool's own name does not
+// count as a mention.
+func scoreResult(leaves []textscan.Leaf, toolNames []string, self string) textscan.Injection {
+	others := slices.DeleteFunc(slices.Clone(toolNames), func(n string) bool { return n == self })
+	var best textscan.Injection
+	for _, l := range leaves {
+		if inj := textscan.InjectionScore(l.Text, others); inj.Score > best.Score {
+			best = inj
+		}
+	}
+	return best
+}
+
+// decodeTools reads the tool definitions of a tools/list result.
+func decodeTools(server string, result jsontext.Value) []Tool {
+	var r struct {
+		Tools []struct {
+			Name        string         `json:"name"`
+			Description string         `json:"description"`
+			InputSchema jsontext.Value `json:"inputSchema"`
+			Annotations jsontext.Value `json:"annotations"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(result, &r); err != nil {
+		return nil
+	}
+	out := make([]Tool, 0, len(r.Tools))
+	for _, t := range r.Tools {
+		schema := string(t.InputSchema)
+		out = append(out, Tool{
+			Server: server, Name: t.Name, Description: t.Description, Schema: schema,
+			Annotations: string(t.Annotations),
+			Hash:        xxhash.Sum64String(t.Name + "\x00" + t.Description + "\x00" + schema),
+		})
+	}
+	return out
+}
+
+// String describes the engine's configuration for logs.
+func (e *Engine) String() string {
+	return fmt.Sprintf("detector: %d detections, %d rules, %d classes", len(e.detections), len(e.rules.Rules), len(e.rules.Classes))
+}

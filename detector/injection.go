@@ -1,0 +1,175 @@
+package detector
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mcptrail/mcptrail/detector/textscan"
+)
+
+// Rule ids of the injection detections.
+const (
+	RuleInjectionResult  = "injection.tool-result"
+	RuleInjectionHidden  = "injection.hidden-text"
+	RuleFollowThrough    = "injection.follow-through"
+	RuleInjectedToolCall = "injection.directed-tool-call"
+)
+
+// injection flags tool results that carry instructions aimed at the model,
+// and later calls that act on them: arguments carrying values that first
+// appeared in the injected text, or a call of a tool the text named.
+type injection struct{}
+
+func (injection) Observe(s *Session, o *Observation, emit Emit) {
+	switch {
+	case o.IsToolResult():
+		injectionResult(s, o, emit)
+	case o.IsCall():
+		followThrough(s, o, emit)
+	}
+}
+
+func injectionResult(s *Session, o *Observation, emit Emit) {
+	c := o.Call
+	inj := c.Injection
+	if inj.Score < textscan.InjectionWeak {
+		return
+	}
+	text := ""
+	for _, l := range c.Result {
+		if strings.Contains(textscan.Reveal(l.Text), inj.Excerpt) {
+			text = l.Text
+			break
+		}
+	}
+	if inj.Hidden.Any() && s.once(RuleInjectionHidden+c.ID) {
+		kinds := make([]string, 0, len(inj.Hidden.Counts))
+		for k, n := range inj.Hidden.Counts {
+			kinds = append(kinds, fmt.Sprintf("%s×%d", k, n))
+		}
+		slices.Sort(kinds)
+		ev := Evidence{What: "hidden characters in a tool result: " + strings.Join(kinds, ", "), CallID: c.ID, Tool: c.Tool, Hash: hashString(text)}
+		if inj.Hidden.Decoded != "" {
+			ev.Excerpt = textscan.Excerpt(inj.Hidden.Decoded, 0)
+		}
+		emit(s.NewFinding(o.Event.TS, RuleInjectionHidden, High, "A tool result hides text from the user (invisible or escape characters)", []*Call{c}, []Evidence{ev}))
+	}
+	p := &Passage{Call: c, Injection: inj}
+	window := instructionWindow(textscan.Reveal(text))
+	for _, v := range textscan.Values(nil, window) {
+		if !s.SeenInArgs(v) {
+			p.Values = append(p.Values, v)
+		}
+	}
+	lw := strings.ToLower(window)
+	for _, name := range s.ToolNames() {
+		if name != c.Tool && len(name) >= 5 && strings.Contains(lw, strings.ToLower(name)) {
+			p.Tools = append(p.Tools, name)
+		}
+	}
+	if len(s.Passages) < maxPassages {
+		s.Passages = append(s.Passages, p)
+	}
+	if inj.Score >= textscan.InjectionStrong && s.once(RuleInjectionResult+c.ID) {
+		emit(s.NewFinding(o.Event.TS, RuleInjectionResult, High, "A tool result carries instructions aimed at the model (prompt injection)", []*Call{c}, []Evidence{{
+			What: "signals: " + strings.Join(inj.Signals, ", ") + fmt.Sprintf(" (score %.1f)", inj.Score), CallID: c.ID, Tool: c.Tool,
+			Excerpt: inj.Excerpt, Hash: hashString(text),
+		}}))
+	}
+}
+
+// instructionWindow returns the part of text that holds the instructions:
+// from the first line (or sentence, in long lines) with an injection
+// signal or an order to two lines past the last one. A result that embeds
+// an injection among ordinary records gives only the injected part, so
+// the ordinary values beside it are not taken for the attacker's.
+func instructionWindow(text string) string {
+	segs := segments(text)
+	first, last := -1, -1
+	for i, seg := range segs {
+		if textscan.InjectionScore(seg, nil).Score > 0 || len(textscan.Imperatives(seg, 1)) > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return ""
+	}
+	return strings.Join(segs[first:min(last+3, len(segs))], "\n")
+}
+
+// segments splits text into lines, and lines longer than 300 bytes into
+// sentences.
+func segments(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if len(line) <= 300 {
+			out = append(out, line)
+			continue
+		}
+		start := 0
+		for i := 0; i < len(line)-1; i++ {
+			if (line[i] == '.' || line[i] == '!' || line[i] == '?') && line[i+1] == ' ' {
+				out = append(out, line[start:i+1])
+				start = i + 2
+			}
+		}
+		out = append(out, line[start:])
+	}
+	return out
+}
+
+func followThrough(s *Session, o *Observation, emit Emit) {
+	c := o.Call
+	var lower []string
+	for _, l := range c.Args {
+		lower = append(lower, strings.ToLower(l.Text))
+	}
+	args := strings.Join(lower, "\n")
+	for _, p := range s.Passages {
+		if p.Call == c {
+			continue
+		}
+		var carried []string
+		for _, v := range p.Values {
+			if len(v.Norm) >= 6 && strings.Contains(args, v.Norm) {
+				carried = append(carried, v.Norm)
+			}
+		}
+		named := slices.Contains(p.Tools, c.Tool)
+		strong := p.Injection.Score >= textscan.InjectionStrong
+		acts := c.Is("outbound") || c.Is("write")
+		var sev Severity
+		switch {
+		case len(carried) > 0 && strong:
+			sev = Critical
+		case len(carried) > 0 && (acts || p.Injection.Score >= textscan.InjectionWeak):
+			sev = High
+		case named && strong:
+			sev = High
+		default:
+			continue
+		}
+		rule, title := RuleFollowThrough, "A call carries values from instructions injected in an earlier tool result"
+		if len(carried) == 0 {
+			rule, title = RuleInjectedToolCall, "The agent calls a tool that injected instructions told it to use"
+		}
+		if !s.once(rule + c.ID) {
+			continue
+		}
+		what := "injected text (score " + fmt.Sprintf("%.1f", p.Injection.Score) + ") in the result of " + p.Call.Tool
+		if len(carried) > 0 {
+			what += "; the call carries " + strings.Join(carried, ", ")
+		} else {
+			what += " names " + c.Tool
+		}
+		emit(s.NewFinding(o.Event.TS, rule, sev, title, []*Call{p.Call, c}, []Evidence{
+			{What: what, CallID: p.Call.ID, Tool: p.Call.Tool, Excerpt: p.Injection.Excerpt},
+			{What: "the call acting on it", CallID: c.ID, Tool: c.Tool, Excerpt: textscan.Excerpt(args, 0), Hash: hashString(args)},
+		}))
+		return
+	}
+}

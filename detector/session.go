@@ -1,0 +1,220 @@
+package detector
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/mcptrail/mcptrail/detector/textscan"
+)
+
+// Bounds on one session's state; past them the oldest entries go.
+const (
+	maxCallsKept   = 256
+	maxShingles    = 20_000
+	maxValues      = 4_000
+	maxPassages    = 64
+	maxEmittedKeys = 1_024
+)
+
+// Session is the state the engine keeps for one MCP session.
+type Session struct {
+	ID     string
+	Host   string
+	Client string
+	// First and Last are the times of the first and latest events.
+	First, Last time.Time
+
+	// Servers maps a server name to the tools it listed in this session.
+	Servers map[string]map[string]*Tool
+	// calls are the latest tool calls, oldest first; callCount counts all.
+	calls     []*Call
+	callCount int
+	pending   map[pendingKey]*Call
+
+	// shingles maps a text fingerprint of a tool result to the call whose
+	// result held it.
+	shingles map[uint64]*Call
+	// resultValues maps a concrete value seen in a tool result to the call
+	// that returned it; argValues the values the session's calls carried.
+	resultValues map[textscan.Value]*Call
+	argValues    map[textscan.Value]bool
+	// Passages are the tool results that read as instructions to the model.
+	Passages []*Passage
+
+	emitted map[string]bool
+}
+
+// Passage is a tool result that scored as instructions aimed at the model,
+// with the values and tool names it mentions: what a follow-through would
+// carry.
+type Passage struct {
+	Call      *Call
+	Injection textscan.Injection
+	// Values are the concrete values the passage holds that no earlier call
+	// of the session carried.
+	Values []textscan.Value
+	// Tools are the session's tool names the passage mentions.
+	Tools []string
+}
+
+type pendingKey struct {
+	server, id string
+}
+
+func newSession(id string) *Session {
+	return &Session{
+		ID:           id,
+		Servers:      map[string]map[string]*Tool{},
+		pending:      map[pendingKey]*Call{},
+		shingles:     map[uint64]*Call{},
+		resultValues: map[textscan.Value]*Call{},
+		argValues:    map[textscan.Value]bool{},
+		emitted:      map[string]bool{},
+	}
+}
+
+// Calls returns the session's latest tool calls, oldest first (at most a
+// few hundred).
+func (s *Session) Calls() []*Call { return s.calls }
+
+// CallCount is the number of tool calls the session made.
+func (s *Session) CallCount() int { return s.callCount }
+
+// ToolNames returns the names of every tool the session's servers listed.
+func (s *Session) ToolNames() []string {
+	var names []string
+	for _, tools := range s.Servers {
+		for name := range tools {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// appendCall numbers a new call and appends it to the session's calls.
+func (s *Session) appendCall(c *Call) {
+	c.Index = s.callCount
+	s.callCount++
+	if len(s.calls) == maxCallsKept {
+		copy(s.calls, s.calls[1:])
+		s.calls = s.calls[:maxCallsKept-1]
+	}
+	s.calls = append(s.calls, c)
+}
+
+// addCall remembers the values a call's arguments carried, once the
+// detections have seen it.
+func (s *Session) addCall(c *Call) {
+	for _, l := range c.Args {
+		for _, v := range textscan.Values(nil, l.Text) {
+			if len(s.argValues) < maxValues {
+				s.argValues[v] = true
+			}
+		}
+	}
+}
+
+// rememberResult indexes a call's result text so later calls can be traced
+// back to it.
+func (s *Session) rememberResult(c *Call) {
+	for _, l := range c.Result {
+		textscan.Shingles(l.Text, func(h uint64) {
+			if len(s.shingles) < maxShingles {
+				if _, ok := s.shingles[h]; !ok {
+					s.shingles[h] = c
+				}
+			}
+		})
+		for _, v := range textscan.Values(nil, l.Text) {
+			if _, ok := s.resultValues[v]; !ok && len(s.resultValues) < maxValues {
+				s.resultValues[v] = c
+			}
+		}
+	}
+}
+
+// Carried is what a call's arguments repeat of earlier tool results.
+type Carried struct {
+	// From is the earlier call whose result the data came from.
+	From *Call
+	// Shingles counts eight-word runs shared with that result.
+	Shingles int
+	// Values are the distinctive values shared with it.
+	Values []textscan.Value
+}
+
+// CarriedFrom returns, per earlier call, the data c's arguments repeat
+// from its result: eight-word runs of text and values at least minValue
+// bytes long (numbers and short words are too common to count).
+func (s *Session) CarriedFrom(c *Call, minValue int) []Carried {
+	var out []Carried
+	at := func(from *Call) *Carried {
+		for i := range out {
+			if out[i].From == from {
+				return &out[i]
+			}
+		}
+		out = append(out, Carried{From: from})
+		return &out[len(out)-1]
+	}
+	seen := map[uint64]bool{}
+	for _, l := range c.Args {
+		textscan.Shingles(l.Text, func(h uint64) {
+			if from, ok := s.shingles[h]; ok && from != c && !seen[h] {
+				seen[h] = true
+				at(from).Shingles++
+			}
+		})
+		for _, v := range textscan.Values(nil, l.Text) {
+			if from, ok := s.resultValues[v]; ok && from != c && len(v.Norm) >= minValue && v.Kind != textscan.ValueNumber {
+				cr := at(from)
+				if !slices.Contains(cr.Values, v) {
+					cr.Values = append(cr.Values, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// SeenInArgs reports whether an earlier call of the session carried v.
+func (s *Session) SeenInArgs(v textscan.Value) bool { return s.argValues[v] }
+
+// once reports whether key is new for the session, remembering it: a
+// detection reports one thing once.
+func (s *Session) once(key string) bool {
+	if s.emitted[key] {
+		return false
+	}
+	if len(s.emitted) < maxEmittedKeys {
+		s.emitted[key] = true
+	}
+	return true
+}
+
+// NewFinding builds a finding of rule on the session about calls.
+func (s *Session) NewFinding(ts time.Time, rule string, sev Severity, title string, calls []*Call, ev []Evidence) Finding {
+	ids := make([]string, 0, len(calls))
+	server := ""
+	for _, c := range calls {
+		if c == nil {
+			continue
+		}
+		if !slices.Contains(ids, c.ID) {
+			ids = append(ids, c.ID)
+		}
+		server = c.Server
+	}
+	return Finding{
+		ID: FindingID(rule, s.ID, title, ids), TS: ts, Session: s.ID, Rule: rule,
+		Severity: sev, Title: title, CallIDs: ids, Evidence: ev,
+		Host: s.Host, Client: s.Client, Server: server,
+	}
+}
+
+// hashString is the hex xxhash64 of s, as evidence hashes are written.
+func hashString(s string) string { return strconv.FormatUint(xxhash.Sum64String(s), 16) }
