@@ -14,9 +14,9 @@ func Builtin(set *rules.Set) []Detection {
 		}
 	}
 	return []Detection{
-		injection{},
+		newInjection(),
 		exfil{},
-		patternRules{patterns},
+		newPatternRules(patterns),
 		sequenceRules{sequences},
 	}
 }

@@ -59,6 +59,8 @@ type Engine struct {
 	events     []schemas.Event
 	latest     time.Time
 	sinceSweep int
+	classCache map[classKey][]string
+	scoreCache map[uint64]textscan.Injection
 }
 
 // New returns an Engine.
@@ -76,7 +78,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = 30 * time.Minute
 	}
-	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}}
+	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[uint64]textscan.Injection{}}
 	if opts.Detections != nil {
 		e.detections = opts.Detections
 	} else {
@@ -166,7 +168,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 		switch c.Method {
 		case "tools/call":
 			c.Result = resultLeaves(ev.Result)
-			c.Injection = scoreResult(c.Result, s.ToolNames(), c.Tool)
+			c.Injection = e.scoreResult(s, c)
 			afterDetect = func() { s.rememberResult(c) }
 		case "tools/list":
 			o.Tools = decodeTools(ev.ServerName, ev.Result)
@@ -178,6 +180,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 			for i := range o.Tools {
 				tools[o.Tools[i].Name] = &o.Tools[i]
 			}
+			s.toolNames = nil
 		}
 	}
 	for _, d := range e.detections {
@@ -195,14 +198,29 @@ func (e *Engine) classes(s *Session, server, tool string) []string {
 	if t := s.Servers[server][tool]; t != nil {
 		desc = t.Description
 	}
+	key := classKey{tool, desc}
+	if out, ok := e.classCache[key]; ok {
+		return out
+	}
 	var out []string
 	for _, c := range e.rules.Classes {
 		if c.Matches(tool, desc) {
 			out = append(out, c.Name)
 		}
 	}
+	if len(e.classCache) >= maxClassCache {
+		clear(e.classCache)
+	}
+	e.classCache[key] = out
 	return out
 }
+
+// classKey identifies a tool for the class cache: the same name and
+// description are always in the same classes.
+type classKey struct{ name, description string }
+
+// maxClassCache bounds the class cache; when full it starts over.
+const maxClassCache = 10_000
 
 func (e *Engine) sweep(emit Emit) {
 	cutoff := e.latest.Add(-e.opts.IdleAfter)
@@ -252,17 +270,36 @@ func resultLeaves(result jsontext.Value) []textscan.Leaf {
 
 // scoreResult scores a tool result for injected instructions: the leaf
 // that scores highest stands for the result. The tool's own name does not
-// count as a mention.
-func scoreResult(leaves []textscan.Leaf, toolNames []string, self string) textscan.Injection {
-	others := slices.DeleteFunc(slices.Clone(toolNames), func(n string) bool { return n == self })
+// count as a mention. Scores are memoized by the hash of the text and of
+// the tool names: agents read the same pages, files and lists again and
+// again, across sessions too.
+func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
+	names := s.ToolNames()
+	var others []string
 	var best textscan.Injection
-	for _, l := range leaves {
-		if inj := textscan.InjectionScore(l.Text, others); inj.Score > best.Score {
+	for _, l := range c.Result {
+		key := xxhash.Sum64String(l.Text) ^ s.toolNamesHash ^ xxhash.Sum64String(c.Tool)*31
+		inj, ok := e.scoreCache[key]
+		if !ok {
+			if others == nil {
+				others = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == c.Tool })
+			}
+			inj = textscan.InjectionScore(l.Text, others)
+			if len(e.scoreCache) >= maxScoreCache {
+				clear(e.scoreCache)
+			}
+			e.scoreCache[key] = inj
+		}
+		if inj.Score > best.Score {
 			best = inj
 		}
 	}
 	return best
 }
+
+// maxScoreCache bounds the memoized injection scores; when full the cache
+// starts over.
+const maxScoreCache = 16_384
 
 // decodeTools reads the tool definitions of a tools/list result.
 func decodeTools(server string, result jsontext.Value) []Tool {

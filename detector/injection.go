@@ -1,6 +1,8 @@
 package detector
 
 import (
+	"github.com/cespare/xxhash/v2"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -19,18 +21,23 @@ const (
 // injection flags tool results that carry instructions aimed at the model,
 // and later calls that act on them: arguments carrying values that first
 // appeared in the injected text, or a call of a tool the text named.
-type injection struct{}
+type injection struct {
+	// windows memoizes instructionWindow by the hash of the text.
+	windows map[uint64]string
+}
 
-func (injection) Observe(s *Session, o *Observation, emit Emit) {
+func newInjection() *injection { return &injection{windows: map[uint64]string{}} }
+
+func (d *injection) Observe(s *Session, o *Observation, emit Emit) {
 	switch {
 	case o.IsToolResult():
-		injectionResult(s, o, emit)
+		d.injectionResult(s, o, emit)
 	case o.IsCall():
 		followThrough(s, o, emit)
 	}
 }
 
-func injectionResult(s *Session, o *Observation, emit Emit) {
+func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	c := o.Call
 	inj := c.Injection
 	if inj.Score < textscan.InjectionWeak {
@@ -56,7 +63,15 @@ func injectionResult(s *Session, o *Observation, emit Emit) {
 		emit(s.NewFinding(o.Event.TS, RuleInjectionHidden, High, "A tool result hides text from the user (invisible or escape characters)", []*Call{c}, []Evidence{ev}))
 	}
 	p := &Passage{Call: c, Injection: inj}
-	window := instructionWindow(textscan.Reveal(text))
+	key := xxhash.Sum64String(text)
+	window, ok := d.windows[key]
+	if !ok {
+		window = instructionWindow(textscan.Reveal(text))
+		if len(d.windows) >= maxScoreCache {
+			clear(d.windows)
+		}
+		d.windows[key] = window
+	}
 	for _, v := range textscan.Values(nil, window) {
 		if !s.SeenInArgs(v) {
 			p.Values = append(p.Values, v)

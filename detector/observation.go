@@ -28,6 +28,10 @@ type Call struct {
 	Result   []textscan.Leaf
 	// Injection is the scoring of the result text.
 	Injection textscan.Injection
+
+	// carried caches Session.CarriedFrom (for carriedMin).
+	carried    []Carried
+	carriedMin int
 }
 
 // Is reports whether the call's tool is in class.

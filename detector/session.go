@@ -3,6 +3,7 @@ package detector
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -45,6 +46,10 @@ type Session struct {
 	Passages []*Passage
 
 	emitted map[string]bool
+	// toolNames caches ToolNames until the next tools/list, toolNamesHash
+	// their hash.
+	toolNames     []string
+	toolNamesHash uint64
 }
 
 // Passage is a tool result that scored as instructions aimed at the model,
@@ -85,13 +90,18 @@ func (s *Session) CallCount() int { return s.callCount }
 
 // ToolNames returns the names of every tool the session's servers listed.
 func (s *Session) ToolNames() []string {
-	var names []string
+	if s.toolNames != nil {
+		return s.toolNames
+	}
+	names := []string{}
 	for _, tools := range s.Servers {
 		for name := range tools {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
+	s.toolNames = names
+	s.toolNamesHash = xxhash.Sum64String(strings.Join(names, "\x00"))
 	return names
 }
 
@@ -151,7 +161,11 @@ type Carried struct {
 // from its result: eight-word runs of text and values at least minValue
 // bytes long (numbers and short words are too common to count).
 func (s *Session) CarriedFrom(c *Call, minValue int) []Carried {
-	var out []Carried
+	if c.carried != nil && c.carriedMin == minValue {
+		return c.carried
+	}
+	out := []Carried{}
+	defer func() { c.carried, c.carriedMin = out, minValue }()
 	at := func(from *Call) *Carried {
 		for i := range out {
 			if out[i].From == from {

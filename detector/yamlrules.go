@@ -1,6 +1,8 @@
 package detector
 
 import (
+	"github.com/cespare/xxhash/v2"
+
 	"strings"
 
 	"github.com/mcptrail/mcptrail/detector/rules"
@@ -10,9 +12,37 @@ import (
 // patternRules runs the rule files' pattern rules.
 type patternRules struct {
 	rules []*rules.Rule
+	// matches memoizes the matches on long texts (tool results repeat).
+	matches map[patternKey][]int
 }
 
-func (d patternRules) Observe(s *Session, o *Observation, emit Emit) {
+type patternKey struct {
+	rule *rules.Rule
+	text uint64
+}
+
+func newPatternRules(rs []*rules.Rule) *patternRules {
+	return &patternRules{rules: rs, matches: map[patternKey][]int{}}
+}
+
+// match runs r's pattern on text, memoized for texts over 256 bytes.
+func (d *patternRules) match(r *rules.Rule, text string) []int {
+	if len(text) <= 256 {
+		return r.Pattern.Match(text)
+	}
+	key := patternKey{r, xxhash.Sum64String(text)}
+	loc, ok := d.matches[key]
+	if !ok {
+		loc = r.Pattern.Match(text)
+		if len(d.matches) >= maxScoreCache {
+			clear(d.matches)
+		}
+		d.matches[key] = loc
+	}
+	return loc
+}
+
+func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
 	for _, r := range d.rules {
 		p := r.Pattern
 		switch {
@@ -20,12 +50,12 @@ func (d patternRules) Observe(s *Session, o *Observation, emit Emit) {
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			matchLeaves(s, o, r, o.Call.Args, emit)
+			d.matchLeaves(s, o, r, o.Call.Args, emit)
 		case p.In == rules.InResults && o.IsToolResult():
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			matchLeaves(s, o, r, o.Call.Result, emit)
+			d.matchLeaves(s, o, r, o.Call.Result, emit)
 		case p.In == rules.InDefinitions && len(o.Tools) > 0:
 			for _, t := range o.Tools {
 				text := t.Name + "\n" + t.Description + "\n" + t.Schema
@@ -41,9 +71,9 @@ func (d patternRules) Observe(s *Session, o *Observation, emit Emit) {
 	}
 }
 
-func matchLeaves(s *Session, o *Observation, r *rules.Rule, leaves []textscan.Leaf, emit Emit) {
+func (d *patternRules) matchLeaves(s *Session, o *Observation, r *rules.Rule, leaves []textscan.Leaf, emit Emit) {
 	for _, l := range leaves {
-		loc := r.Pattern.Match(l.Text)
+		loc := d.match(r, l.Text)
 		if loc == nil || !s.once(r.ID+o.Call.ID) {
 			continue
 		}

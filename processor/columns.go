@@ -56,7 +56,11 @@ type Columns struct {
 	Stream         []string
 	Seq            []uint64
 	Chain          []string
-	Attrs          []map[string]string
+	// ChainFrame and ChainCuts let verify rebuild a chained record from its
+	// rows (see Frame); set on the first row of a chained record only.
+	ChainFrame [][]byte
+	ChainCuts  [][]uint32
+	Attrs      []map[string]string
 }
 
 // Len is the number of rows in the batch.
@@ -76,7 +80,8 @@ func (c *Columns) Reset() {
 		TokenSub: c.TokenSub[:0], TokenAud: c.TokenAud[:0], TokenClientID: c.TokenClientID[:0], TokenScope: c.TokenScope[:0],
 		TokenExp: c.TokenExp[:0], AuthType: c.AuthType[:0], AuthEndpoint: c.AuthEndpoint[:0], AuthResource: c.AuthResource[:0],
 		AuthPKCEMethod: c.AuthPKCEMethod[:0], AuthRedirect: c.AuthRedirect[:0], Redacted: c.Redacted[:0],
-		Stream: c.Stream[:0], Seq: c.Seq[:0], Chain: c.Chain[:0], Attrs: c.Attrs[:0],
+		Stream: c.Stream[:0], Seq: c.Seq[:0], Chain: c.Chain[:0], ChainFrame: c.ChainFrame[:0], ChainCuts: c.ChainCuts[:0],
+		Attrs: c.Attrs[:0],
 	}
 }
 
@@ -143,8 +148,14 @@ func (c *Columns) Append(id uint64, ev *schemas.Event, rec *schemas.Record) {
 	c.Stream = append(c.Stream, rec.Stream)
 	c.Seq = append(c.Seq, rec.Seq)
 	c.Chain = append(c.Chain, rec.Chain)
+	c.ChainFrame = append(c.ChainFrame, nil)
+	c.ChainCuts = append(c.ChainCuts, noCuts)
 	c.Attrs = append(c.Attrs, nil)
 }
+
+// noCuts is the ChainCuts of a row without a frame (an Array column takes
+// no nil).
+var noCuts = []uint32{}
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -30,3 +30,19 @@ func (n *Normalizer) Add(rec *schemas.Record, cols *Columns) int {
 	}
 	return len(n.events)
 }
+
+// AddChained is Add for a record of a collector stream, given its
+// canonical bytes (see Canonical): the record's first row also gets its
+// chain frame, so that verify can recompute the chain from storage.
+func (n *Normalizer) AddChained(rec *schemas.Record, canon []byte, cols *Columns) int {
+	first := cols.Len()
+	k := n.Add(rec, cols)
+	if k > 0 && len(canon) > 0 {
+		f := MakeFrame(canon, rec, n.events)
+		cols.ChainFrame[first] = f.Bytes
+		if len(f.Cuts) > 0 {
+			cols.ChainCuts[first] = f.Cuts
+		}
+	}
+	return k
+}

@@ -36,8 +36,8 @@ type Result struct {
 	Name     string
 	Sessions map[string]int // per label
 	Flagged  map[string]int // per label, at or above Threshold
-	// PerRule counts, per rule and label, the sessions with a finding of
-	// the rule at or above Threshold.
+	// PerRule counts, per "rule (severity)" and label, the sessions with
+	// a finding of the rule at that severity.
 	PerRule   map[string]map[string]int
 	Threshold detector.Severity
 	Records   int
@@ -85,14 +85,14 @@ func Dataset(ctx context.Context, dir string, threshold detector.Severity, newEn
 	perRule := map[string]map[string]bool{}
 	emit := func(f detector.Finding) {
 		res.Findings++
-		if f.Severity < threshold {
-			return
+		key := f.Rule + " (" + f.Severity.String() + ")"
+		if perRule[key] == nil {
+			perRule[key] = map[string]bool{}
 		}
-		flagged[f.Session] = true
-		if perRule[f.Rule] == nil {
-			perRule[f.Rule] = map[string]bool{}
+		perRule[key][f.Session] = true
+		if f.Severity >= threshold {
+			flagged[f.Session] = true
 		}
-		perRule[f.Rule][f.Session] = true
 	}
 	rd := schemas.NewReader(f)
 	var rec schemas.Record
@@ -214,13 +214,13 @@ func Print(w io.Writer, r *Result) {
 	}
 	slices.Sort(rules)
 	if len(rules) > 0 {
-		fmt.Fprintf(w, "%-34s", "per rule (sessions)")
+		fmt.Fprintf(w, "%-44s", "per rule and severity (sessions)")
 		for _, l := range labels {
 			fmt.Fprintf(w, " %16s", l)
 		}
 		fmt.Fprintln(w)
 		for _, rule := range rules {
-			fmt.Fprintf(w, "%-34s", rule)
+			fmt.Fprintf(w, "%-44s", rule)
 			for _, l := range labels {
 				fmt.Fprintf(w, " %16d", r.PerRule[rule][l])
 			}

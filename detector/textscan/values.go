@@ -1,9 +1,6 @@
 package textscan
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // ValueKind is the kind of a concrete value found in text.
 type ValueKind string
@@ -28,19 +25,7 @@ type Value struct {
 	Norm string
 }
 
-var (
-	reEmail   = regexp.MustCompile(`(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
-	reURL     = regexp.MustCompile(`(?i)\b(?:https?://|ftp://|www\.)[^\s'"<>()\[\]{}\x60,]+`)
-	reDomain  = regexp.MustCompile(`(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,12}\b(?:/[^\s'"<>()\[\]{}\x60,]*)?`)
-	reAccount = regexp.MustCompile(`\b[A-Za-z0-9][A-Za-z0-9_-]{6,62}[A-Za-z0-9]\b`)
-	reNumber  = regexp.MustCompile(`\b\d[\d ]{4,}\d\b`)
-	reQuoted  = regexp.MustCompile("\x60([^\x60\n]{3,80})\x60|\"([^\"\n]{3,80})\"|'([^'\n]{4,80})'")
-	reHandle  = regexp.MustCompile(`(?:^|\s)@([A-Za-z0-9_.-]{3,40})`)
-	reIdent   = regexp.MustCompile(`\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\b`)
-	rePath    = regexp.MustCompile(`(?:~|\$HOME|\.{1,2})?/(?:[\w.-]+/)*[\w.-]+`)
-)
-
-// fileExtensions end names that reDomain would otherwise take for domains.
+// fileExtensions end names that would otherwise be taken for domains.
 var fileExtensions = map[string]bool{
 	"txt": true, "pdf": true, "doc": true, "docx": true, "csv": true, "json": true, "md": true,
 	"png": true, "jpg": true, "jpeg": true, "gif": true, "py": true, "go": true, "js": true, "ts": true,
@@ -53,66 +38,175 @@ var fileExtensions = map[string]bool{
 // could carry: e-mail addresses, URLs and domains, account-like
 // identifiers (letters and digits, at least 8 long, with a digit), runs of
 // six or more digits, quoted literals, @handles, snake_case identifiers
-// and file paths. Duplicates
-// within s are dropped.
+// and file paths. Duplicates within s are dropped. It scans s once, by
+// hand: it runs on every tool result and argument.
 func Values(dst []Value, s string) []Value {
-	seen := map[Value]bool{}
+	start := len(dst)
+	var seen map[Value]bool // past 32 values, a linear search costs too much
 	add := func(k ValueKind, norm string) {
 		if len(norm) < 4 {
 			return
 		}
 		v := Value{k, norm}
-		if !seen[v] {
+		if seen != nil {
+			if seen[v] {
+				return
+			}
 			seen[v] = true
-			dst = append(dst, v)
+		} else {
+			for _, d := range dst[start:] {
+				if d == v {
+					return
+				}
+			}
+			if len(dst)-start == 32 {
+				seen = make(map[Value]bool, 64)
+				for _, d := range dst[start:] {
+					seen[d] = true
+				}
+				seen[v] = true
+			}
+		}
+		dst = append(dst, v)
+	}
+	for i := 0; i < len(s); {
+		for i < len(s) && isSeparator(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSeparator(s[j]) {
+			j++
+		}
+		if j > i {
+			classify(s[i:j], add)
+		}
+		i = j
+	}
+	quoted(s, add)
+	return dst
+}
+
+func isSeparator(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', ';', '(', ')', '[', ']', '{', '}', '<', '>', '"', '\'', '`', '|', '\\':
+		return true
+	}
+	return false
+}
+
+// classify adds what one whitespace-delimited token is.
+func classify(tok string, add func(ValueKind, string)) {
+	tok = strings.TrimRight(tok, ".:!?*")
+	tok = strings.TrimLeft(tok, ":*")
+	if len(tok) < 4 {
+		return
+	}
+	lower := lowerASCII(tok)
+	switch {
+	case tok[0] == '@':
+		if len(tok) >= 4 {
+			add(ValueHandle, lower[1:])
+		}
+		return
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"), strings.HasPrefix(lower, "www."):
+		add(ValueURL, NormalizeURL(tok))
+		return
+	}
+	if at := strings.IndexByte(tok, '@'); at > 0 {
+		if d := strings.LastIndexByte(tok, '.'); d > at+1 && d < len(tok)-2 && allLetters(tok[d+1:]) {
+			add(ValueEmail, lower)
+		}
+		return
+	}
+	if tok[0] == '/' || tok[0] == '~' || strings.HasPrefix(tok, "./") || strings.HasPrefix(tok, "$HOME/") {
+		if strings.Count(tok, "/") >= 2 || tok[0] == '~' {
+			add(ValuePath, lower)
+		}
+		return
+	}
+	host := tok
+	if k := strings.IndexByte(host, '/'); k > 0 {
+		host = host[:k]
+	}
+	if d := strings.LastIndexByte(host, '.'); d > 0 && d < len(host)-2 {
+		tld := lowerASCII(host[d+1:])
+		if len(tld) <= 12 && allLetters(tld) && !fileExtensions[tld] && hostChars(host) {
+			add(ValueDomain, NormalizeURL(tok))
+		}
+		return
+	}
+	digits, letters, under, other := 0, 0, 0, 0
+	for k := 0; k < len(tok); k++ {
+		switch c := tok[k]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c|0x20 >= 'a' && c|0x20 <= 'z':
+			letters++
+		case c == '_':
+			under++
+		case c == '-':
+		default:
+			other++
 		}
 	}
-	for _, m := range reEmail.FindAllString(s, -1) {
-		add(ValueEmail, strings.ToLower(m))
+	switch {
+	case other > 0:
+	case under > 0 && len(tok) >= 6 && tok[0] != '_' && tok[len(tok)-1] != '_':
+		add(ValueIdent, lower)
+	case letters == 0 && digits >= 6 && under == 0:
+		add(ValueNumber, tok)
+	case digits > 0 && letters > 0 && under == 0 && len(tok) >= 8 && len(tok) <= 64:
+		add(ValueAccount, lower)
 	}
-	for _, m := range reURL.FindAllString(s, -1) {
-		add(ValueURL, NormalizeURL(m))
-	}
-	for _, m := range reDomain.FindAllString(s, -1) {
-		host := m
-		if i := strings.IndexByte(host, '/'); i >= 0 {
-			host = host[:i]
+}
+
+// quoted adds the literals of 3 to 80 bytes, on one line, between back
+// quotes or double quotes, and of 4 to 80 between single quotes.
+func quoted(s string, add func(ValueKind, string)) {
+	for _, q := range []byte{'`', '"', '\''} {
+		minLen := 3
+		if q == '\'' {
+			minLen = 4
 		}
-		tld := host[strings.LastIndexByte(host, '.')+1:]
-		if fileExtensions[strings.ToLower(tld)] || strings.Contains(s, "@"+host) {
-			continue
-		}
-		add(ValueDomain, NormalizeURL(m))
-	}
-	for _, m := range reAccount.FindAllString(s, -1) {
-		if hasDigit(m) && hasLetter(m) && !strings.Contains(m, "_") {
-			add(ValueAccount, strings.ToLower(m))
-		}
-	}
-	for _, m := range reNumber.FindAllString(s, -1) {
-		add(ValueNumber, strings.ReplaceAll(m, " ", ""))
-	}
-	for _, m := range reQuoted.FindAllStringSubmatch(s, -1) {
-		for _, g := range m[1:] {
-			if g = strings.TrimSpace(g); g != "" {
-				add(ValueQuoted, strings.ToLower(g))
+		for i := 0; i < len(s); {
+			a := strings.IndexByte(s[i:], q)
+			if a < 0 {
+				break
+			}
+			a += i
+			b := strings.IndexByte(s[a+1:], q)
+			if b < 0 {
+				break
+			}
+			b += a + 1
+			inner := strings.TrimSpace(s[a+1 : b])
+			if n := len(inner); n >= minLen && n <= 80 && !strings.ContainsRune(inner, '\n') {
+				add(ValueQuoted, lowerASCII(inner))
+				i = b + 1
+			} else {
+				i = a + 1
 			}
 		}
 	}
-	for _, m := range reHandle.FindAllStringSubmatch(s, -1) {
-		add(ValueHandle, strings.ToLower(m[1]))
-	}
-	for _, m := range reIdent.FindAllString(s, -1) {
-		if len(m) >= 6 {
-			add(ValueIdent, strings.ToLower(m))
+}
+
+func allLetters(s string) bool {
+	for k := 0; k < len(s); k++ {
+		if c := s[k] | 0x20; c < 'a' || c > 'z' {
+			return false
 		}
 	}
-	for _, m := range rePath.FindAllString(s, -1) {
-		if strings.Count(m, "/") >= 2 || strings.HasPrefix(m, "~") {
-			add(ValuePath, strings.ToLower(m))
+	return s != ""
+}
+
+func hostChars(s string) bool {
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		if !(c == '.' || c == '-' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z') {
+			return false
 		}
 	}
-	return dst
+	return true
 }
 
 // NormalizeURL lower-cases u and strips its scheme, a leading "www." and

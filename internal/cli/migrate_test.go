@@ -33,7 +33,7 @@ func TestMigrateBridge(t *testing.T) {
 
 	code, out, errOut := runCLI(t, "migrate", "--clickhouse", url, "--dry-run")
 	if code != 0 || !strings.Contains(out, "CREATE TABLE IF NOT EXISTS mcptrail.events\n") ||
-		!strings.Contains(out, "-- would apply 5 migrations (versions 1, 2, 3, 4, 5), database mcptrail\n") {
+		!strings.Contains(out, "-- would apply 6 migrations (versions 1, 2, 3, 4, 5, 6), database mcptrail\n") {
 		t.Fatalf("dry run on a new server: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if n := countDB("mcptrail"); n != 0 {
@@ -41,10 +41,10 @@ func TestMigrateBridge(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, "migrate", "--clickhouse", url)
-	if code != 0 || out != "applied 5 migrations (versions 1, 2, 3, 4, 5), database mcptrail\n" {
+	if code != 0 || out != "applied 6 migrations (versions 1, 2, 3, 4, 5, 6), database mcptrail\n" {
 		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"migrate: applying 0001_events (1 statements)\n", "migrate: applying 0005_pipeline", "migrate: schema at version 5 (5 applied now)\n"} {
+	for _, want := range []string{"migrate: applying 0001_events (1 statements)\n", "migrate: applying 0005_pipeline", "migrate: schema at version 6 (6 applied now)\n"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("first run: progress lacks %q:\n%s", want, errOut)
 		}
@@ -55,7 +55,7 @@ func TestMigrateBridge(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, "migrate", "--clickhouse", url)
-	if code != 0 || out != "applied 0 migrations, database mcptrail is up to date (schema version 5)\n" || strings.Contains(errOut, "applying") {
+	if code != 0 || out != "applied 0 migrations, database mcptrail is up to date (schema version 6)\n" || strings.Contains(errOut, "applying") {
 		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if n := countDB("mcptrail"); n != tables {
@@ -89,7 +89,7 @@ func TestMigrateDryRunOffline(t *testing.T) {
 		"CREATE DATABASE IF NOT EXISTS audit ON CLUSTER `prod`;\n",
 		"CREATE TABLE IF NOT EXISTS audit.events_local ON CLUSTER `prod`",
 		"INSERT INTO audit.schema_migrations (version, name, checksum) VALUES (5, '0005_pipeline', ",
-		"-- would apply 5 migrations (versions 1, 2, 3, 4, 5), database audit\n",
+		"-- would apply 6 migrations (versions 1, 2, 3, 4, 5, 6), database audit\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q", want)

@@ -48,5 +48,9 @@ Capture files are JSON Lines in the capture format (schemas/capture.schema.json)
 	root.AddCommand(newValidateCommand())
 	root.AddCommand(newBusCommand())
 	root.AddCommand(newMigrateCommand())
+	root.AddCommand(newDetectCommand())
+	root.AddCommand(newEvalCommand())
+	root.AddCommand(newProcessCommand())
+	root.AddCommand(newVerifyCommand())
 	return root
 }

@@ -70,6 +70,8 @@ var eventColumns = [...]eventColumn{
 	{"stream", func(c *processor.Columns) any { return c.Stream }},
 	{"seq", func(c *processor.Columns) any { return c.Seq }},
 	{"chain", func(c *processor.Columns) any { return c.Chain }},
+	{"chain_frame", func(c *processor.Columns) any { return c.ChainFrame }},
+	{"chain_cuts", func(c *processor.Columns) any { return c.ChainCuts }},
 	{"attrs", func(c *processor.Columns) any { return c.Attrs }},
 }
 
@@ -86,9 +88,10 @@ func EventColumns() []string {
 // Writer inserts batches of events into the events table of one database.
 // It is safe for concurrent use if its connection is.
 type Writer struct {
-	conn   driver.Conn
-	insert string
-	table  string
+	conn     driver.Conn
+	insert   string
+	table    string
+	database string
 }
 
 // NewWriter returns a Writer into database's events table (the public name:
@@ -103,9 +106,10 @@ func NewWriter(conn driver.Conn, database string) (*Writer, error) {
 	}
 	table := database + ".events"
 	return &Writer{
-		conn:   conn,
-		table:  table,
-		insert: "INSERT INTO " + table + " (" + strings.Join(EventColumns(), ", ") + ")",
+		conn:     conn,
+		table:    table,
+		database: database,
+		insert:   "INSERT INTO " + table + " (" + strings.Join(EventColumns(), ", ") + ")",
 	}, nil
 }
 

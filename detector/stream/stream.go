@@ -1,0 +1,153 @@
+// Package stream runs the detector on the live bus: it consumes capture
+// records in its own consumer group, feeds them to a detector.Engine,
+// stores the findings and hands them to the alert outputs, and
+// acknowledges the records only once their findings are stored.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/mcptrail/mcptrail/detector"
+	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/schemas"
+)
+
+// FindingSink stores findings durably (the ClickHouse findings table).
+type FindingSink interface {
+	Insert(ctx context.Context, findings []detector.Finding) error
+}
+
+// Notifier hears every finding (the alert outputs).
+type Notifier interface {
+	Add(ctx context.Context, findings ...detector.Finding) error
+}
+
+// Config configures a Runner.
+type Config struct {
+	Engine   *detector.Engine
+	Consumer bus.Consumer
+	// Store, if set, gets each batch's findings before the batch is acked.
+	Store FindingSink
+	// Notify, if set, gets each batch's findings; its errors are logged,
+	// since the findings are already stored.
+	Notify Notifier
+	// OnFinding, if set, hears every finding (e.g. to print it).
+	OnFinding func(detector.Finding)
+	// BatchSize bounds the records fetched at once (default 1,000).
+	BatchSize int
+	// MaxBackoff caps the wait between retries of a failed store
+	// (default 30 s).
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+}
+
+// Stats counts what a Runner did.
+type Stats struct {
+	Records, Undecodable, Findings int64
+	StoreRetries                   int64
+}
+
+// Runner is the live detector loop.
+type Runner struct {
+	cfg   Config
+	stats Stats
+}
+
+// New returns a Runner.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Engine == nil || cfg.Consumer == nil {
+		return nil, errors.New("stream: an engine and a consumer are required")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{cfg: cfg}, nil
+}
+
+// Stats returns the counters so far (call from the Run goroutine, or after
+// Run returned).
+func (r *Runner) Stats() Stats { return r.stats }
+
+// Run consumes until ctx ends; it returns nil then, or the error that
+// stopped it.
+func (r *Runner) Run(ctx context.Context) error {
+	var rec schemas.Record
+	var batch []detector.Finding
+	emit := func(f detector.Finding) {
+		batch = append(batch, f)
+		if r.cfg.OnFinding != nil {
+			r.cfg.OnFinding(f)
+		}
+	}
+	for {
+		ds, err := r.cfg.Consumer.Fetch(ctx, r.cfg.BatchSize)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("stream: fetch: %w", err)
+		}
+		batch = batch[:0]
+		for _, d := range ds {
+			r.stats.Records++
+			rec = schemas.Record{}
+			if err := json.Unmarshal(d.Value, &rec); err != nil {
+				// The processor dead-letters undecodable records; the
+				// detector, in its own group, only counts them.
+				r.stats.Undecodable++
+				continue
+			}
+			r.cfg.Engine.Observe(&rec, emit)
+		}
+		r.stats.Findings += int64(len(batch))
+		if err := r.store(ctx, batch); err != nil {
+			return nil // ctx ended while retrying: leave the batch unacked
+		}
+		if r.cfg.Notify != nil && len(batch) > 0 {
+			if err := r.cfg.Notify.Add(ctx, batch...); err != nil {
+				r.cfg.Logger.Warn("alert delivery failed; outputs retry later", "err", err)
+			}
+		}
+		if err := r.cfg.Consumer.Ack(ctx, ds...); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("stream: ack %d records: %w", len(ds), err)
+		}
+	}
+}
+
+// store writes the findings, retrying with capped exponential backoff
+// until it succeeds or ctx ends.
+func (r *Runner) store(ctx context.Context, findings []detector.Finding) error {
+	if r.cfg.Store == nil || len(findings) == 0 {
+		return nil
+	}
+	wait := 250 * time.Millisecond
+	for {
+		err := r.cfg.Store.Insert(ctx, findings)
+		if err == nil {
+			return nil
+		}
+		r.stats.StoreRetries++
+		r.cfg.Logger.Warn("storing findings failed; retrying", "findings", len(findings), "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, r.cfg.MaxBackoff)
+	}
+}

@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mcptrail/mcptrail/detector"
+	"github.com/mcptrail/mcptrail/detector/alert"
+	"github.com/mcptrail/mcptrail/detector/findingstore"
+	"github.com/mcptrail/mcptrail/detector/rules"
+	"github.com/mcptrail/mcptrail/detector/stream"
+	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/busurl"
+	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/progress"
+	"github.com/mcptrail/mcptrail/processor/store"
+	"github.com/mcptrail/mcptrail/schemas"
+)
+
+type detectOptions struct {
+	input       string
+	format      string
+	rulesDir    string
+	minSeverity string
+	quiet       bool
+
+	busURL        string
+	group         string
+	chURL         string
+	database      string
+	alertmanager  string
+	webhook       string
+	webhookSecret string
+	slack         string
+	sessionURL    string
+	alertSeverity string
+}
+
+func newDetectCommand() *cobra.Command {
+	var o detectOptions
+	cmd := &cobra.Command{
+		Use:   "detect (--input FILE|- | --bus URL)",
+		Short: "Flag exfiltration, prompt injection, poisoned tools, token misuse and unusual chains",
+		Long: `detect runs the detection engine over capture records and prints its
+findings: one JSON object per line (--format jsonl, the default) with ts,
+session, rule, severity, title, call_ids and evidence, or an aligned table
+(--format table).
+
+With --input it reads a capture file (or - for standard input) and ends at
+its end. The exit code is 0 with or without findings, and 2 on an error
+(an unreadable file, a bad rule file, a bad line: the line is named).
+
+With --bus it joins its own consumer group on the live stream and runs
+until interrupted: findings go to the ClickHouse findings table
+(--clickhouse), and incidents at --alert-severity or above (one per session)
+to Alertmanager's v2 API, a signed JSON webhook and a Slack-compatible
+webhook. Records are acknowledged only once their findings are stored.
+
+The built-in rules (detector/rules) always apply; --rules adds a folder of
+YAML rule files, which may also replace a built-in class or rule by name.`,
+		Example: `  mcptrail detect --input capture.jsonl --format table
+  mcptrail detect --input capture.jsonl --rules ./my-rules --min-severity high
+  mcptrail detect --bus embedded --clickhouse clickhouse://detector@localhost:9000 \
+      --alertmanager http://127.0.0.1:9093 \
+      --session-url 'https://grafana.example/d/mcptrail-session?var-session={{.Session | urlquery}}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDetect(cmd, &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.input, "input", "i", "", "capture file to read, or - for standard input")
+	f.StringVar(&o.format, "format", "jsonl", "findings format: jsonl or table")
+	f.StringVar(&o.rulesDir, "rules", "", "folder of YAML rule files to add to the built-in rules")
+	f.StringVar(&o.minSeverity, "min-severity", "info", "print findings at this severity or above (info, low, medium, high, critical)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress on stderr")
+	f.StringVar(&o.busURL, "bus", "", "consume the live stream from this bus (embedded, nats://..., kafka://...)")
+	f.StringVar(&o.group, "group", "detector", "consumer group on the bus")
+	f.StringVar(&o.chURL, "clickhouse", "", "store findings in this ClickHouse (clickhouse://... native, http(s)://... HTTP)")
+	f.StringVar(&o.database, "database", "", "ClickHouse database (default mcptrail)")
+	f.StringVar(&o.alertmanager, "alertmanager", "", "Alertmanager base URL for alerts (POST /api/v2/alerts)")
+	f.StringVar(&o.webhook, "webhook", "", "URL of a JSON webhook for alerts, signed with HMAC-SHA256")
+	f.StringVar(&o.webhookSecret, "webhook-secret-env", "MCPTRAIL_WEBHOOK_SECRET", "environment variable holding the webhook's HMAC secret")
+	f.StringVar(&o.slack, "slack-webhook", "", "Slack-compatible incoming webhook URL for alerts")
+	f.StringVar(&o.sessionURL, "session-url", "", "link template for an alert's session, e.g. https://grafana/d/mcptrail-session?var-session={{.Session | urlquery}}")
+	f.StringVar(&o.alertSeverity, "alert-severity", "high", "alert on incidents at this severity or above")
+	return cmd
+}
+
+func runDetect(cmd *cobra.Command, o *detectOptions) error {
+	if (o.input == "") == (o.busURL == "") {
+		return withCode(ExitFailure, "detect: give exactly one of --input FILE|- and --bus URL")
+	}
+	minSev, err := detector.ParseSeverity(o.minSeverity)
+	if err != nil {
+		return withCode(ExitFailure, "--min-severity: %w", err)
+	}
+	set, err := rules.Load(o.rulesDir)
+	if err != nil {
+		return withCode(ExitFailure, "detect: %w", err)
+	}
+	report, err := detector.NewReport(cmd.OutOrStdout(), o.format)
+	if err != nil {
+		return withCode(ExitFailure, "%w", err)
+	}
+	eng, err := detector.New(detector.Options{Rules: set})
+	if err != nil {
+		return withCode(ExitFailure, "detect: %w", err)
+	}
+	print := func(f detector.Finding) {
+		if f.Severity >= minSev {
+			report.Write(f)
+		}
+	}
+	if o.busURL != "" {
+		return detectBus(cmd, o, eng, print, report)
+	}
+	return detectFile(cmd, o, eng, print, report)
+}
+
+func detectFile(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print detector.Emit, report *detector.Report) error {
+	in, size, closeIn, err := openInput(cmd, o.input)
+	if err != nil {
+		return withCode(ExitFailure, "%w", err)
+	}
+	defer closeIn()
+	var prog *progress.Reporter
+	if !o.quiet {
+		prog = progress.New(cmd.ErrOrStderr(), "detect", size)
+	}
+	r := schemas.NewReader(in)
+	var rec schemas.Record
+	for {
+		if err := cmd.Context().Err(); err != nil {
+			return withCode(ExitFailure, "detect %s: interrupted at line %d", o.input, r.Line())
+		}
+		err := r.NextInto(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return withCode(ExitFailure, "detect %s: %w", o.input, err)
+		}
+		eng.Observe(&rec, print)
+		if prog != nil && r.Line()%4096 == 0 {
+			prog.Update(r.Offset(), r.Line())
+		}
+	}
+	eng.Close(print)
+	if prog != nil {
+		prog.Done(r.Offset(), r.Line())
+	}
+	if err := report.Err(); err != nil {
+		return withCode(ExitFailure, "detect: write findings: %w", err)
+	}
+	if !o.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "detect: %d records, %s\n", r.Line(), report.Summary())
+	}
+	return nil
+}
+
+func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print detector.Emit, report *detector.Report) error {
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg := stream.Config{Engine: eng, OnFinding: print, Logger: log}
+	if o.chURL != "" {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		conn, err := store.Open(cctx, o.chURL)
+		cancel()
+		if err != nil {
+			return withCode(ExitFailure, "detect: %w", err)
+		}
+		defer conn.Close()
+		w, err := findingstore.NewWriter(conn, o.database)
+		if err != nil {
+			return withCode(ExitFailure, "detect: %w", err)
+		}
+		cfg.Store = w
+	}
+	notifier, err := detectNotifier(o)
+	if err != nil {
+		return withCode(ExitFailure, "detect: %w", err)
+	}
+	if notifier != nil {
+		cfg.Notify = notifier
+	}
+
+	b, err := busurl.Open(ctx, o.busURL, bus.Config{Logger: log.With("component", "bus")}, natsserver.Starter(nil))
+	if err != nil {
+		return withCode(ExitFailure, "detect: bus: %w", err)
+	}
+	defer b.Close()
+	cons, err := b.Consumer(ctx, bus.ConsumerConfig{Group: o.group})
+	if err != nil {
+		return withCode(ExitFailure, "detect: bus consumer: %w", err)
+	}
+	defer cons.Close()
+	cfg.Consumer = cons
+	run, err := stream.New(cfg)
+	if err != nil {
+		return withCode(ExitFailure, "detect: %w", err)
+	}
+	log.Info("detector running", "bus", o.busURL, "group", o.group, "engine", eng.String())
+	done := make(chan error, 1)
+	go func() { done <- run.Run(ctx) }()
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			st := run.Stats()
+			log.Info("detector stopped", "records", st.Records, "findings", st.Findings, "undecodable", st.Undecodable, "summary", report.Summary())
+			if err != nil {
+				return withCode(ExitFailure, "detect: %w", err)
+			}
+			return nil
+		case <-tick.C:
+			if notifier != nil {
+				if err := notifier.Refresh(ctx); err != nil {
+					log.Warn("alert refresh failed", "err", err)
+				}
+			}
+			log.Info("detector progress", "sessions", eng.Sessions(), "summary", report.Summary())
+		}
+	}
+}
+
+// detectNotifier builds the alert outputs the flags ask for, or nil.
+func detectNotifier(o *detectOptions) (*alert.Notifier, error) {
+	var outputs []alert.Output
+	if o.alertmanager != "" {
+		am, err := alert.NewAlertmanager(alert.AlertmanagerConfig{URL: o.alertmanager})
+		if err != nil {
+			return nil, err
+		}
+		outputs = append(outputs, am)
+	}
+	if o.webhook != "" {
+		secret := os.Getenv(o.webhookSecret)
+		if secret == "" {
+			return nil, fmt.Errorf("--webhook needs its HMAC secret in the environment variable %s", o.webhookSecret)
+		}
+		wh, err := alert.NewWebhook(alert.WebhookConfig{URL: o.webhook, Secret: []byte(secret)})
+		if err != nil {
+			return nil, err
+		}
+		outputs = append(outputs, wh)
+	}
+	if o.slack != "" {
+		sl, err := alert.NewSlack(alert.SlackConfig{URL: o.slack})
+		if err != nil {
+			return nil, err
+		}
+		outputs = append(outputs, sl)
+	}
+	if len(outputs) == 0 {
+		return nil, nil
+	}
+	sev, err := detector.ParseSeverity(o.alertSeverity)
+	if err != nil {
+		return nil, fmt.Errorf("--alert-severity: %w", err)
+	}
+	link, err := alert.NewLinker(o.sessionURL)
+	if err != nil {
+		return nil, fmt.Errorf("--session-url: %w", err)
+	}
+	cfg := alert.DefaultConfig()
+	cfg.Outputs, cfg.MinSeverity, cfg.Link = outputs, sev, link
+	return alert.NewNotifier(cfg)
+}
