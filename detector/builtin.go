@@ -18,5 +18,7 @@ func Builtin(set *rules.Set) []Detection {
 		exfil{},
 		newPatternRules(patterns),
 		sequenceRules{sequences},
+		newToolDefs(),
+		newTokens(),
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mcptrail/mcptrail/detector/alert"
 	"github.com/mcptrail/mcptrail/detector/findingstore"
 	"github.com/mcptrail/mcptrail/detector/rules"
+	"github.com/mcptrail/mcptrail/detector/seqmodel"
 	"github.com/mcptrail/mcptrail/detector/stream"
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
@@ -30,6 +31,7 @@ type detectOptions struct {
 	input       string
 	format      string
 	rulesDir    string
+	modelFile   string
 	minSeverity string
 	quiet       bool
 
@@ -81,6 +83,7 @@ YAML rule files, which may also replace a built-in class or rule by name.`,
 	f.StringVarP(&o.input, "input", "i", "", "capture file to read, or - for standard input")
 	f.StringVar(&o.format, "format", "jsonl", "findings format: jsonl or table")
 	f.StringVar(&o.rulesDir, "rules", "", "folder of YAML rule files to add to the built-in rules")
+	f.StringVar(&o.modelFile, "model", "", "tool-transition model from mcptrail train: adds the unusual-chain detections")
 	f.StringVar(&o.minSeverity, "min-severity", "info", "print findings at this severity or above (info, low, medium, high, critical)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress on stderr")
 	f.StringVar(&o.busURL, "bus", "", "consume the live stream from this bus (embedded, nats://..., kafka://...)")
@@ -112,7 +115,15 @@ func runDetect(cmd *cobra.Command, o *detectOptions) error {
 	if err != nil {
 		return withCode(ExitFailure, "%w", err)
 	}
-	eng, err := detector.New(detector.Options{Rules: set})
+	opts := detector.Options{Rules: set}
+	if o.modelFile != "" {
+		m, err := seqmodel.LoadFile(o.modelFile)
+		if err != nil {
+			return withCode(ExitFailure, "detect: --model: %w", err)
+		}
+		opts.Extra = append(opts.Extra, detector.NewChainDetection(m, detector.ChainOptions{}))
+	}
+	eng, err := detector.New(opts)
 	if err != nil {
 		return withCode(ExitFailure, "detect: %w", err)
 	}

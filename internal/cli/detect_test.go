@@ -87,3 +87,17 @@ func TestDetectErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTrainThenDetectWithModel(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "model.json")
+	if code, _, stderr := run(t, detectSession, "train", "--input", "-", "--output", model); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, detectSession, "detect", "--input", "-", "-q", "--model", model)
+	if code != 0 || !strings.Contains(stdout, "injection.follow-through") {
+		t.Fatalf("detect --model: exit %d, stderr %s, stdout %s", code, stderr, stdout)
+	}
+	if code, _, stderr := run(t, "", "detect", "--input", "-", "--model", filepath.Join(t.TempDir(), "none.json")); code != ExitFailure || !strings.Contains(stderr, "--model") {
+		t.Errorf("missing model: exit %d, %s", code, stderr)
+	}
+}

@@ -50,6 +50,7 @@ Capture files are JSON Lines in the capture format (schemas/capture.schema.json)
 	root.AddCommand(newMigrateCommand())
 	root.AddCommand(newDetectCommand())
 	root.AddCommand(newEvalCommand())
+	root.AddCommand(newTrainCommand())
 	root.AddCommand(newProcessCommand())
 	root.AddCommand(newVerifyCommand())
 	return root
