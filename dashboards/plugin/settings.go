@@ -42,7 +42,7 @@ func ParseSettings(s backend.DataSourceInstanceSettings) (Settings, error) {
 	if out.Database == "" {
 		out.Database = chschema.DefaultDatabase
 	}
-	if !validIdent(out.Database) {
+	if !store.ValidIdent(out.Database) {
 		return out, fmt.Errorf("plugin: settings: database %q: want letters, digits and _", out.Database)
 	}
 	out.password = s.DecryptedSecureJSONData["password"]
@@ -68,20 +68,4 @@ func (s Settings) clickhouseURL() string {
 		u.User = url.User(user)
 	}
 	return u.String()
-}
-
-// validIdent reports whether s is a plain ClickHouse identifier.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/mcptrail/mcptrail/detector"
+	"github.com/mcptrail/mcptrail/processor/store"
 	chschema "github.com/mcptrail/mcptrail/schemas/clickhouse"
 )
 
@@ -43,7 +44,7 @@ func NewWriter(conn driver.Conn, database string) (*Writer, error) {
 	if database == "" {
 		database = chschema.DefaultDatabase
 	}
-	if !validIdent(database) {
+	if !store.ValidIdent(database) {
 		return nil, fmt.Errorf("findingstore: database name %q: want letters, digits and _", database)
 	}
 	table := database + ".findings"
@@ -131,20 +132,4 @@ func (w *Writer) Insert(ctx context.Context, findings []detector.Finding) error 
 		return fmt.Errorf("findingstore: insert %d findings into %s: send: %w", n, w.table, err)
 	}
 	return nil
-}
-
-// validIdent reports whether s is a plain ClickHouse identifier.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

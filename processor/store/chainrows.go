@@ -26,7 +26,7 @@ func ReadChainRows(ctx context.Context, conn driver.Conn, database string, f Cha
 	if database == "" {
 		database = chschema.DefaultDatabase
 	}
-	if !validIdent(database) {
+	if !ValidIdent(database) {
 		return fmt.Errorf("store: database name %q: want letters, digits and _", database)
 	}
 	q := `SELECT stream, seq, batch_index, chain, chain_frame, chain_cuts, params, result,

@@ -101,7 +101,7 @@ func NewWriter(conn driver.Conn, database string) (*Writer, error) {
 	if database == "" {
 		database = chschema.DefaultDatabase
 	}
-	if !validIdent(database) {
+	if !ValidIdent(database) {
 		return nil, fmt.Errorf("store: database name %q: want letters, digits and _", database)
 	}
 	table := database + ".events"
@@ -156,8 +156,9 @@ func (w *Writer) Insert(ctx context.Context, cols *processor.Columns, dedupToken
 	return nil
 }
 
-// validIdent reports whether s is a plain ClickHouse identifier.
-func validIdent(s string) bool {
+// ValidIdent reports whether s is a plain ClickHouse identifier (letters,
+// digits and _, not starting with a digit): the names mcptrail puts into SQL.
+func ValidIdent(s string) bool {
 	if s == "" {
 		return false
 	}
