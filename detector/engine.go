@@ -3,6 +3,7 @@ package detector
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -263,8 +264,8 @@ func (e *Engine) end(s *Session, emit Emit) {
 func resultLeaves(result jsontext.Value) []textscan.Leaf {
 	leaves := textscan.AppendLeaves(nil, result, "")
 	return slices.DeleteFunc(leaves, func(l textscan.Leaf) bool {
-		return l.Path == "type" || len(l.Path) > 5 && l.Path[len(l.Path)-5:] == ".type" || l.Path == "mimeType" ||
-			len(l.Path) > 9 && l.Path[len(l.Path)-9:] == ".mimeType"
+		return l.Path == "type" || strings.HasSuffix(l.Path, ".type") ||
+			l.Path == "mimeType" || strings.HasSuffix(l.Path, ".mimeType")
 	})
 }
 
@@ -277,7 +278,7 @@ func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
 	names := s.ToolNames()
 	var others []string
 	var best textscan.Injection
-	for _, l := range c.Result {
+	for i, l := range c.Result {
 		key := xxhash.Sum64String(l.Text) ^ s.toolNamesHash ^ xxhash.Sum64String(c.Tool)*31
 		inj, ok := e.scoreCache[key]
 		if !ok {
@@ -291,7 +292,7 @@ func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
 			e.scoreCache[key] = inj
 		}
 		if inj.Score > best.Score {
-			best = inj
+			best, c.injectionLeaf = inj, i
 		}
 	}
 	return best

@@ -2,6 +2,7 @@ package detector
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mcptrail/mcptrail/detector/textscan"
@@ -34,12 +35,7 @@ func (exfil) Observe(s *Session, o *Observation, emit Emit) {
 	if !c.Is("outbound") && !c.Is("write") {
 		return
 	}
-	var b strings.Builder
-	for _, l := range c.Args {
-		b.WriteString(l.Text)
-		b.WriteByte('\n')
-	}
-	args := b.String()
+	args := c.ArgText()
 	ts := o.Event.TS
 	if secrets := textscan.Secrets(args); len(secrets) > 0 && c.Is("outbound") && s.once(RuleSecretOutbound+c.ID) {
 		ev := make([]Evidence, 0, len(secrets))
@@ -58,9 +54,9 @@ func (exfil) Observe(s *Session, o *Observation, emit Emit) {
 			What: fmt.Sprintf("%d bytes of argument text", len(args)), CallID: c.ID, Tool: c.Tool, Hash: hashString(args),
 		}}))
 	}
-	carried := s.CarriedFrom(c, 10)
+	carried := s.CarriedFrom(c)
 	injectionRelay(s, o, carried, emit)
-	unseenRecipient(s, o, args, carried, emit)
+	unseenRecipient(s, o, carried, emit)
 }
 
 // injectionRelay flags an outbound call that carries data from a tool
@@ -107,12 +103,12 @@ func injectionRelay(s *Session, o *Observation, carried []Carried, emit Emit) {
 // unseenRecipient flags an outbound call that sends data from tool results
 // to an address, URL or account that appears nowhere earlier in the
 // session.
-func unseenRecipient(s *Session, o *Observation, args string, carried []Carried, emit Emit) {
+func unseenRecipient(s *Session, o *Observation, carried []Carried, emit Emit) {
 	c := o.Call
 	if !c.Is("outbound") || len(carried) == 0 {
 		return
 	}
-	for _, v := range textscan.Values(nil, args) {
+	for _, v := range slices.Concat(c.LeafValues()...) {
 		switch v.Kind {
 		case textscan.ValueEmail, textscan.ValueURL, textscan.ValueDomain, textscan.ValueAccount:
 		default:

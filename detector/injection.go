@@ -43,13 +43,7 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	if inj.Score < textscan.InjectionWeak {
 		return
 	}
-	text := ""
-	for _, l := range c.Result {
-		if strings.Contains(textscan.Reveal(l.Text), inj.Excerpt) {
-			text = l.Text
-			break
-		}
-	}
+	text := c.Result[c.injectionLeaf].Text
 	if inj.Hidden.Any() && s.once(RuleInjectionHidden+c.ID) {
 		kinds := make([]string, 0, len(inj.Hidden.Counts))
 		for k, n := range inj.Hidden.Counts {
@@ -139,11 +133,7 @@ func segments(text string) []string {
 
 func followThrough(s *Session, o *Observation, emit Emit) {
 	c := o.Call
-	var lower []string
-	for _, l := range c.Args {
-		lower = append(lower, strings.ToLower(l.Text))
-	}
-	args := strings.Join(lower, "\n")
+	args := strings.ToLower(strings.TrimSuffix(c.ArgText(), "\n"))
 	for _, p := range s.Passages {
 		if p.Call == c {
 			continue

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"strings"
 	"time"
 
 	"github.com/mcptrail/mcptrail/detector/textscan"
@@ -26,12 +27,41 @@ type Call struct {
 	Answered bool
 	IsError  bool
 	Result   []textscan.Leaf
-	// Injection is the scoring of the result text.
-	Injection textscan.Injection
+	// Injection is the scoring of the result text; injectionLeaf the index
+	// in Result of the leaf that scored it.
+	Injection     textscan.Injection
+	injectionLeaf int
 
-	// carried caches Session.CarriedFrom (for carriedMin).
+	// Caches of CarriedFrom, ArgText and ArgValues: several detections ask.
 	carried    []Carried
-	carriedMin int
+	argText    *string
+	leafValues [][]textscan.Value
+}
+
+// ArgText is the call's argument strings, each followed by a newline.
+func (c *Call) ArgText() string {
+	if c.argText == nil {
+		var b strings.Builder
+		for _, l := range c.Args {
+			b.WriteString(l.Text)
+			b.WriteByte('\n')
+		}
+		s := b.String()
+		c.argText = &s
+	}
+	return *c.argText
+}
+
+// LeafValues are the concrete values (textscan.Values) of each argument
+// leaf, in the order of Args.
+func (c *Call) LeafValues() [][]textscan.Value {
+	if c.leafValues == nil {
+		c.leafValues = make([][]textscan.Value, len(c.Args))
+		for i, l := range c.Args {
+			c.leafValues[i] = textscan.Values(nil, l.Text)
+		}
+	}
+	return c.leafValues
 }
 
 // Is reports whether the call's tool is in class.

@@ -119,8 +119,8 @@ func (s *Session) appendCall(c *Call) {
 // addCall remembers the values a call's arguments carried, once the
 // detections have seen it.
 func (s *Session) addCall(c *Call) {
-	for _, l := range c.Args {
-		for _, v := range textscan.Values(nil, l.Text) {
+	for _, vs := range c.LeafValues() {
+		for _, v := range vs {
 			if len(s.argValues) < maxValues {
 				s.argValues[v] = true
 			}
@@ -157,15 +157,19 @@ type Carried struct {
 	Values []textscan.Value
 }
 
+// minCarriedValue is the length from which a value repeated from a result
+// counts as carried: numbers and short words are too common to count.
+const minCarriedValue = 10
+
 // CarriedFrom returns, per earlier call, the data c's arguments repeat
-// from its result: eight-word runs of text and values at least minValue
-// bytes long (numbers and short words are too common to count).
-func (s *Session) CarriedFrom(c *Call, minValue int) []Carried {
-	if c.carried != nil && c.carriedMin == minValue {
+// from its result: eight-word runs of text and values at least
+// minCarriedValue bytes long (numbers never count).
+func (s *Session) CarriedFrom(c *Call) []Carried {
+	if c.carried != nil {
 		return c.carried
 	}
 	out := []Carried{}
-	defer func() { c.carried, c.carriedMin = out, minValue }()
+	defer func() { c.carried = out }()
 	at := func(from *Call) *Carried {
 		for i := range out {
 			if out[i].From == from {
@@ -176,15 +180,15 @@ func (s *Session) CarriedFrom(c *Call, minValue int) []Carried {
 		return &out[len(out)-1]
 	}
 	seen := map[uint64]bool{}
-	for _, l := range c.Args {
+	for i, l := range c.Args {
 		textscan.Shingles(l.Text, func(h uint64) {
 			if from, ok := s.shingles[h]; ok && from != c && !seen[h] {
 				seen[h] = true
 				at(from).Shingles++
 			}
 		})
-		for _, v := range textscan.Values(nil, l.Text) {
-			if from, ok := s.resultValues[v]; ok && from != c && len(v.Norm) >= minValue && v.Kind != textscan.ValueNumber {
+		for _, v := range c.LeafValues()[i] {
+			if from, ok := s.resultValues[v]; ok && from != c && len(v.Norm) >= minCarriedValue && v.Kind != textscan.ValueNumber {
 				cr := at(from)
 				if !slices.Contains(cr.Values, v) {
 					cr.Values = append(cr.Values, v)

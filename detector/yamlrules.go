@@ -156,7 +156,7 @@ func matchSteps(s *Session, steps []rules.Step, last *Call) []*Call {
 
 // carries reports whether call's arguments repeat data from from's result.
 func carries(s *Session, call, from *Call) bool {
-	for _, cr := range s.CarriedFrom(call, 10) {
+	for _, cr := range s.CarriedFrom(call) {
 		if cr.From == from && (cr.Shingles > 0 || len(cr.Values) > 0) {
 			return true
 		}
