@@ -114,22 +114,6 @@ func (w *Writer) Insert(ctx context.Context, findings []detector.Finding) error 
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"insert_deduplication_token": fmt.Sprintf("findings-%016x-%d", token.Sum64(), n),
 	}))
-	batch, err := w.conn.PrepareBatch(ctx, w.insert)
-	if err != nil {
-		return fmt.Errorf("findingstore: insert %d findings into %s: prepare: %w", n, w.table, err)
-	}
-	defer func() {
-		if !batch.IsSent() {
-			_ = batch.Abort()
-		}
-	}()
-	for i, col := range []any{ids, ts, sessions, rules, sevs, titles, calls, evidence, hosts, servers, clients} {
-		if err := batch.Column(i).Append(col); err != nil {
-			return fmt.Errorf("findingstore: insert %d findings into %s: column %s: %w", n, w.table, columns[i], err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("findingstore: insert %d findings into %s: send: %w", n, w.table, err)
-	}
-	return nil
+	return store.InsertColumns(ctx, w.conn, w.insert, fmt.Sprintf("findingstore: insert %d findings into %s", n, w.table), columns,
+		[]any{ids, ts, sessions, rules, sevs, titles, calls, evidence, hosts, servers, clients})
 }

@@ -136,24 +136,11 @@ func (w *Writer) Insert(ctx context.Context, cols *processor.Columns, dedupToken
 		settings["insert_deduplication_token"] = dedupToken
 	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
-	batch, err := w.conn.PrepareBatch(ctx, w.insert)
-	if err != nil {
-		return fmt.Errorf("store: insert %d events into %s: prepare: %w", n, w.table, err)
-	}
-	defer func() {
-		if !batch.IsSent() {
-			_ = batch.Abort()
-		}
-	}()
+	names, values := make([]string, len(eventColumns)), make([]any, len(eventColumns))
 	for i, c := range eventColumns {
-		if err := batch.Column(i).Append(c.get(cols)); err != nil {
-			return fmt.Errorf("store: insert %d events into %s: column %s: %w", n, w.table, c.name, err)
-		}
+		names[i], values[i] = c.name, c.get(cols)
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("store: insert %d events into %s: send: %w", n, w.table, err)
-	}
-	return nil
+	return InsertColumns(ctx, w.conn, w.insert, fmt.Sprintf("store: insert %d events into %s", n, w.table), names, values)
 }
 
 // ValidIdent reports whether s is a plain ClickHouse identifier (letters,
