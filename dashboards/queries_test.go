@@ -148,7 +148,7 @@ func (e *queryEnv) preferred(name string) string {
 	case "session":
 		return e.f.Focus.Session
 	case "severity":
-		return "critical"
+		return "high" // the focus session's findings are high
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestPluginOverGRPC(t *testing.T) {
 		if titles := column(t, nodes, "title"); titles[0] != f.Focus.Client {
 			t.Errorf("client node title %q, want %q", titles[0], f.Focus.Client)
 		}
-		if marks := strings.Join(column(t, nodes, "detail__findings"), " "); !strings.Contains(marks, "token.audience_mismatch") {
+		if marks := strings.Join(column(t, nodes, "detail__findings"), " "); !strings.Contains(marks, "token.audience-mismatch") {
 			t.Errorf("findings on nodes %q: want the token finding marked", marks)
 		}
 		src, dst := column(t, edges, "source"), column(t, edges, "target")
@@ -168,7 +169,7 @@ func TestPluginOverGRPC(t *testing.T) {
 
 	t.Run("sessionGraph of a dev-set session", func(t *testing.T) {
 		var session string
-		if err := f.Conn.QueryRow(ctx, "SELECT session FROM mcptrail.findings WHERE rule = 'exfiltration.sink_after_injection' ORDER BY session LIMIT 1").Scan(&session); err != nil {
+		if err := f.Conn.QueryRow(ctx, "SELECT session FROM mcptrail.findings WHERE rule = 'injection.follow-through' ORDER BY session LIMIT 1").Scan(&session); err != nil {
 			t.Fatal(err)
 		}
 		r := query(t, c, pc, f, plugin.QuerySessionGraph, map[string]any{"session": session})
@@ -181,8 +182,8 @@ func TestPluginOverGRPC(t *testing.T) {
 		if r.Frames[1].Rows() == 0 {
 			t.Error("no edges")
 		}
-		if marks := strings.Join(column(t, r.Frames[0], "detail__findings"), " "); !strings.Contains(marks, "exfiltration.sink_after_injection") {
-			t.Errorf("findings on nodes %q: want the sink finding marked", marks)
+		if marks := strings.Join(column(t, r.Frames[0], "detail__findings"), " "); !strings.Contains(marks, "injection.follow-through") {
+			t.Errorf("findings on nodes %q: want the follow-through finding marked", marks)
 		}
 	})
 
@@ -196,13 +197,18 @@ func TestPluginOverGRPC(t *testing.T) {
 			t.Fatalf("%d evidence rows, want at least 4", fr.Rows())
 		}
 		rules := strings.Join(column(t, fr, "rule"), " ")
-		for _, want := range []string{"token.audience_mismatch", "tool.poisoned_description", "tool.definition_changed", "token.new_host"} {
+		for _, want := range []string{"token.audience-mismatch", "tool.poisoned-description", "tool.rug-pull", "token.multi-host"} {
 			if !strings.Contains(rules, want) {
 				t.Errorf("rules %q: missing %s", rules, want)
 			}
 		}
-		if sev := column(t, fr, "severity"); sev[0] != "critical" {
-			t.Errorf("first row severity %q, want critical first", sev[0])
+		sevs := column(t, fr, "severity")
+		for i := 1; i < len(sevs); i++ {
+			prev, cur := severityRank(t, sevs[i-1]), severityRank(t, sevs[i])
+			if cur > prev {
+				t.Errorf("severity %q after %q: want the most severe findings first", sevs[i], sevs[i-1])
+				break
+			}
 		}
 		args := strings.Join(column(t, fr, "arguments"), " ")
 		if !strings.Contains(args, "attacker-org") {
@@ -269,4 +275,14 @@ func TestPluginOverGRPC(t *testing.T) {
 			}
 		}
 	})
+}
+
+// severityRank orders severity names from info (0) to critical (4).
+func severityRank(t *testing.T, name string) int {
+	t.Helper()
+	i := slices.Index([]string{"info", "low", "medium", "high", "critical"}, name)
+	if i < 0 {
+		t.Fatalf("unknown severity %q", name)
+	}
+	return i
 }
