@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+	"github.com/prometheus/common/model"
 )
 
 // The defaults of AlertmanagerConfig.
@@ -99,7 +100,7 @@ func NewAlertmanager(cfg AlertmanagerConfig) (*Alertmanager, error) {
 				return nil, fmt.Errorf("alert: alertmanager label %q is set by mcptrail and cannot be configured", k)
 			}
 		}
-		if !validLabelName(k) {
+		if !model.LegacyValidation.IsValidLabelName(k) { // Alertmanager 0.25 validates legacy names
 			return nil, fmt.Errorf("alert: alertmanager label name %q: want [a-zA-Z_][a-zA-Z0-9_]*", k)
 		}
 	}
@@ -239,20 +240,4 @@ func describe(a *Alert) string {
 		fmt.Fprintf(&b, " Investigate: %s", a.URL)
 	}
 	return b.String()
-}
-
-// validLabelName reports whether s matches Prometheus's label name syntax.
-func validLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -341,5 +342,24 @@ func TestAlertmanagerRefreshKeepsFiring(t *testing.T) {
 	}
 	if s := n.Stats(); s.Sent < 5 {
 		t.Errorf("only %d posts in 3 s of refreshes every 0.5 s", s.Sent)
+	}
+}
+
+func TestNewAlertmanagerLabelNames(t *testing.T) {
+	check := func(name string, ok bool) {
+		t.Helper()
+		_, err := NewAlertmanager(AlertmanagerConfig{URL: "http://127.0.0.1:9093", Labels: map[string]string{name: "x"}})
+		if ok && err != nil {
+			t.Errorf("label %q refused: %v", name, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), strconv.Quote(name))) {
+			t.Errorf("label %q: error %v, want one naming the label", name, err)
+		}
+	}
+	for _, name := range []string{"env", "_team", "Region2"} {
+		check(name, true)
+	}
+	for _, name := range []string{"", "0env", "team-name", "région", "a.b"} {
+		check(name, false)
 	}
 }
