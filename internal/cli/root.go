@@ -53,5 +53,6 @@ Capture files are JSON Lines in the capture format (schemas/capture.schema.json)
 	root.AddCommand(newTrainCommand())
 	root.AddCommand(newProcessCommand())
 	root.AddCommand(newVerifyCommand())
+	root.AddCommand(newDemoCommand())
 	return root
 }

@@ -1,0 +1,82 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mcptrail/mcptrail/internal/bus"
+)
+
+// busWatch reads the bus's own bookkeeping (JetStream stream and consumer
+// state): how many records the collectors published, and how many a
+// consumer group has not acknowledged yet. It never consumes a record.
+type busWatch struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream string
+}
+
+// watchBus connects to the NATS server at url.
+func watchBus(ctx context.Context, url string) (*busWatch, error) {
+	nc, err := nats.Connect(url, nats.Name("mcptrail-demo"))
+	if err != nil {
+		return nil, fmt.Errorf("bus %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("bus %s: jetstream: %w", url, err)
+	}
+	// The capture stream is named after the topic (natsbus).
+	return &busWatch{nc: nc, js: js, stream: bus.DefaultTopic}, nil
+}
+
+func (b *busWatch) close() { b.nc.Close() }
+
+// records is how many capture records the bus holds: every record the
+// collectors delivered (the demo's bus is new and keeps everything).
+func (b *busWatch) records(ctx context.Context) (uint64, error) {
+	s, err := b.js.Stream(ctx, b.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", b.stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("bus: stream %s: %w", b.stream, err)
+	}
+	return info.State.Msgs, nil
+}
+
+// pending is how many records the consumer group has not acknowledged:
+// not yet delivered, or delivered and not yet acknowledged, summed over
+// the group's durable consumers (one per partition, named GROUP-pN).
+// ok is false while the group has no consumers yet.
+func (b *busWatch) pending(ctx context.Context, group string) (n uint64, ok bool, err error) {
+	s, err := b.js.Stream(ctx, b.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("bus: stream %s: %w", b.stream, err)
+	}
+	list := s.ListConsumers(ctx)
+	for info := range list.Info() {
+		if !strings.HasPrefix(info.Name, group+"-p") {
+			continue
+		}
+		ok = true
+		n += info.NumPending + uint64(info.NumAckPending)
+	}
+	if err := list.Err(); err != nil {
+		return 0, false, fmt.Errorf("bus: consumers of %s: %w", b.stream, err)
+	}
+	return n, ok, nil
+}
