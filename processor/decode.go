@@ -11,17 +11,21 @@ import (
 )
 
 // Decode decodes one capture line (a bus message) into rec and validates
-// it, as schemas.Reader does for a line of a file. rec is reset first and
-// gets a message of its own (rows may keep it). A bad line gives a
-// *schemas.LineError (line 1) whose Kind and Reason say why, the same
-// words `mcptrail validate` uses.
+// it, as schemas.Reader does for a line of a file. rec is reset first.
+// rec.Msg is a slice of line, which rows may keep: line must not change
+// while they do. A bad line gives a *schemas.LineError (line 1) whose Kind
+// and Reason say why, the same words `mcptrail validate` uses. A consumer
+// decodes with its Normalizer's Decode instead, which keeps its state from
+// one message to the next.
 func Decode(line []byte, rec *schemas.Record) error {
-	*rec = schemas.Record{}
-	err := json.Unmarshal(line, rec)
-	if err == nil {
-		if err = rec.Validate(); err == nil {
-			return nil
-		}
+	var dec schemas.Decoder
+	return decode(&dec, line, rec)
+}
+
+// decode is Decode with dec.
+func decode(dec *schemas.Decoder, line []byte, rec *schemas.Record) error {
+	if dec.Decode(line, rec) == nil {
+		return nil
 	}
 	// The rare bad line: let the Reader classify it.
 	if bytes.IndexByte(line, '\n') < 0 {
@@ -33,6 +37,13 @@ func Decode(line []byte, rec *schemas.Record) error {
 	}
 	if len(bytes.TrimSpace(line)) == 0 {
 		return &schemas.LineError{Line: 1, Kind: schemas.ErrEmptyLine, Reason: "empty message"}
+	}
+	// Several lines in one message: say what json and the format's rules
+	// make of it as a whole.
+	*rec = schemas.Record{}
+	err := json.Unmarshal(line, rec)
+	if err == nil {
+		err = rec.Validate()
 	}
 	return &schemas.LineError{Line: 1, Kind: schemas.ErrSyntax, Reason: fmt.Sprintf("not one capture record: %v", err)}
 }

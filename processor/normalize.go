@@ -2,9 +2,10 @@ package processor
 
 import "github.com/mcptrail/mcptrail/schemas"
 
-// Normalizer runs the core path for one consumer: normalize, pair, hash
-// and append. It is not safe for concurrent use.
+// Normalizer runs the core path for one consumer: decode, normalize, pair,
+// hash and append. It is not safe for concurrent use.
 type Normalizer struct {
+	dec    schemas.Decoder
 	pairer *Pairer
 	events []schemas.Event // reused for every record
 }
@@ -18,11 +19,18 @@ func NewNormalizer(maxPending int) *Normalizer {
 // Pairer returns the Normalizer's Pairer (for its counters).
 func (n *Normalizer) Pairer() *Pairer { return n.pairer }
 
+// Decode is the package's Decode, keeping the decoder's state from one
+// message to the next; the JSON-RPC messages it finds in the record are
+// not parsed again when Add takes the record next.
+func (n *Normalizer) Decode(line []byte, rec *schemas.Record) error {
+	return decode(&n.dec, line, rec)
+}
+
 // Add normalizes rec into events, appends them to cols and returns how
 // many it appended. The rows refer to rec's message: rec must not be
 // changed while cols holds them.
 func (n *Normalizer) Add(rec *schemas.Record, cols *Columns) int {
-	n.events = schemas.AppendEvents(n.events[:0], rec)
+	n.events = n.dec.AppendEvents(n.events[:0], rec)
 	for i := range n.events {
 		ev := &n.events[i]
 		n.pairer.Pair(ev)

@@ -119,7 +119,7 @@ type Processor struct {
 	norm   *Normalizer
 	chains *ChainWindow
 	cur    *batch
-	rec    schemas.Record
+	rec    schemas.Record // its Msg is a slice of the delivery's value, which the batch keeps
 	stats  Stats
 
 	deadTable   bool // write dead_letters rows
@@ -215,7 +215,7 @@ func (p *Processor) add(now time.Time, d *bus.Delivery) {
 	b := p.cur
 	b.note(now, d)
 	p.stats.Records.Add(1)
-	if err := Decode(d.Value, &p.rec); err != nil {
+	if err := p.norm.Decode(d.Value, &p.rec); err != nil {
 		b.dead = append(b.dead, deadDelivery{d: d, reason: DeadLetterReason(err)})
 		return
 	}

@@ -77,6 +77,16 @@ func NewEvents(rec *Record) []Event { return AppendEvents(nil, rec) }
 // AppendEvents is NewEvents appending to dst, so that a caller can reuse
 // one slice for every record.
 func AppendEvents(dst []Event, rec *Record) []Event {
+	if len(rec.Msg) == 0 {
+		return appendEvents(dst, rec, nil, false, nil)
+	}
+	var one [1]mcp.Message // a message that is not a batch needs no allocation
+	msgs, batch, err := mcp.AppendParse(one[:0], rec.Msg)
+	return appendEvents(dst, rec, msgs, batch, err)
+}
+
+// appendEvents is AppendEvents given what mcp.Parse made of rec.Msg.
+func appendEvents(dst []Event, rec *Record, msgs []mcp.Message, batch bool, parseErr error) []Event {
 	base := Event{
 		TS: rec.TS, Host: rec.Host, Session: rec.Session,
 		ServerName: rec.Server.Name, ServerVersion: rec.Server.Version,
@@ -101,14 +111,13 @@ func AppendEvents(dst []Event, rec *Record) []Event {
 		}
 		return append(dst, base)
 	}
-	msgs, batch, err := mcp.Parse(rec.Msg)
-	if err != nil {
-		base.Kind, base.Invalid, base.MsgBytes = EventKind(mcp.KindInvalid), err.Error(), len(rec.Msg)
+	if parseErr != nil {
+		base.Kind, base.Invalid, base.MsgBytes = EventKind(mcp.KindInvalid), parseErr.Error(), len(rec.Msg)
 		return append(dst, base)
 	}
 	var elems []jsontext.Value
 	if batch {
-		_ = json.Unmarshal(rec.Msg, &elems) // Parse succeeded, so this does too
+		elems = batchElements(rec.Msg)
 	}
 	for i := range msgs {
 		ev, m := base, &msgs[i]
@@ -130,4 +139,11 @@ func AppendEvents(dst []Event, rec *Record) []Event {
 		dst = append(dst, ev)
 	}
 	return dst
+}
+
+// batchElements splits a batch that mcp.Parse accepted into its elements.
+func batchElements(msg jsontext.Value) []jsontext.Value {
+	var elems []jsontext.Value
+	_ = json.Unmarshal(msg, &elems) // Parse succeeded, so this does too
+	return elems
 }

@@ -36,6 +36,7 @@ type Reader struct {
 	lineNo  int64
 	offset  int64
 	err     error // sticky read error
+	dec     Decoder
 }
 
 // ReaderOption configures a Reader.
@@ -54,6 +55,7 @@ func WithMaxLineBytes(n int) ReaderOption {
 // NewReader returns a Reader that reads capture lines from src.
 func NewReader(src io.Reader, opts ...ReaderOption) *Reader {
 	r := &Reader{br: bufio.NewReaderSize(src, readBufferBytes), maxLine: DefaultMaxLineBytes}
+	r.dec.noWalk = true
 	for _, opt := range opts {
 		opt(r)
 	}
@@ -89,18 +91,11 @@ func (r *Reader) NextInto(rec *Record) error {
 		return &LineError{Line: r.lineNo, Kind: ErrLineTooLong,
 			Reason: fmt.Sprintf("line is %d bytes, longer than the limit of %d bytes", size, r.maxLine)}
 	}
-	if len(bytes.TrimSpace(r.line)) == 0 {
-		return &LineError{Line: r.lineNo, Kind: ErrEmptyLine, Reason: "empty line (every line must hold one JSON object)"}
+	aliased, err := r.dec.decode(r.lineNo, r.line, rec)
+	if aliased {
+		rec.Msg = bytes.Clone(rec.Msg) // r.line is overwritten by the next line
 	}
-	*rec = Record{}
-	if err := json.Unmarshal(r.line, rec); err != nil {
-		return decodeError(r.lineNo, r.line, err)
-	}
-	if err := rec.Validate(); err != nil {
-		fe := err.(*FieldError)
-		return &LineError{Line: r.lineNo, Field: fe.Field, Kind: fe.Kind, Reason: fe.Reason}
-	}
-	return nil
+	return err
 }
 
 // readLine reads the next line into r.line and returns its size in bytes,

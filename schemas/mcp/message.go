@@ -59,61 +59,98 @@ func (m *Message) Info() MethodInfo { return Lookup(m.Method) }
 // JSON-RPC 2.0 rules comes back with KindInvalid and the reason; err is for
 // input that is not a JSON object or array of them at all.
 func Parse(raw []byte) (msgs []Message, batch bool, err error) {
+	return AppendParse(nil, raw)
+}
+
+// AppendParse is Parse appending the messages to dst, so that a caller can
+// reuse one slice for every message. On error it returns dst unchanged.
+func AppendParse(dst []Message, raw []byte) (msgs []Message, batch bool, err error) {
 	p := parsers.Get().(*parser)
 	defer parsers.Put(p)
-	p.raw = raw
-	p.rd.Reset(raw)
-	p.dec.Reset(&p.rd)
+	p.buf = *bytes.NewBuffer(raw)
+	p.own.Reset(&p.buf)
+	p.raw, p.dec = raw, p.own
+	msgs, batch, err = p.value(dst)
+	if err != nil {
+		return dst, batch, err
+	}
+	if _, err := p.dec.ReadToken(); err != io.EOF {
+		if batch {
+			return dst, true, fmt.Errorf("parse JSON-RPC batch: data after the batch")
+		}
+		return dst, false, fmt.Errorf("parse JSON-RPC message: data after the message")
+	}
+	return msgs, batch, nil
+}
+
+// AppendDecode is AppendParse for a message inside a larger JSON text, such
+// as the msg member of a capture line: it reads the next value of dec, so
+// that the text is read once for both. in is the whole input dec reads
+// (its InputOffset indexes in); Params and Result are slices of it, and so
+// is value, the message's own text, which is what Parse would be given.
+// On error dec is left inside the value and must not be used further.
+func AppendDecode(dst []Message, dec *jsontext.Decoder, in []byte) (msgs []Message, value jsontext.Value, batch bool, err error) {
+	p := parsers.Get().(*parser)
+	defer parsers.Put(p)
+	p.raw, p.dec = in, dec
+	defer func() { p.raw, p.dec = nil, p.own }() // the pool keeps neither
+	start := dec.InputOffset()
+	msgs, batch, err = p.value(dst)
+	if err != nil {
+		return dst, nil, batch, err
+	}
+	return msgs, trimValue(in[start:dec.InputOffset()]), batch, nil
+}
+
+// parser walks a message with a reusable decoder.
+type parser struct {
+	raw     []byte            // the input dec reads; its offsets index it
+	dec     *jsontext.Decoder // own, or the caller's (AppendDecode)
+	own     *jsontext.Decoder
+	buf     bytes.Buffer // holds raw for own, which reads it in place
+	scratch []byte       // unescaped member names
+}
+
+var parsers = sync.Pool{New: func() any {
+	p := &parser{}
+	p.own = jsontext.NewDecoder(&p.buf)
+	p.dec = p.own
+	return p
+}}
+
+// value reads one message or batch, appending its messages to dst.
+func (p *parser) value(dst []Message) (msgs []Message, batch bool, err error) {
+	msgs = dst
 	switch p.dec.PeekKind() {
 	case '{':
-		var m Message
-		if err := p.message(&m); err != nil {
-			return nil, false, err
+		msgs = append(msgs, Message{})
+		if err := p.message(&msgs[len(msgs)-1]); err != nil {
+			return dst, false, err
 		}
-		if _, err := p.dec.ReadToken(); err != io.EOF {
-			return nil, false, fmt.Errorf("parse JSON-RPC message: data after the message")
-		}
-		return []Message{m}, false, nil
+		return msgs, false, nil
 	case '[':
 		if _, err := p.dec.ReadToken(); err != nil {
-			return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
+			return dst, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
 		}
 		for i := 0; p.dec.PeekKind() != ']'; i++ {
 			var m Message
 			if p.dec.PeekKind() != '{' {
 				if err := p.dec.SkipValue(); err != nil {
-					return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
+					return dst, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
 				}
 				m = Message{Kind: KindInvalid, Invalid: fmt.Sprintf("batch element %d is not an object", i)}
 			} else if err := p.message(&m); err != nil {
-				return nil, true, err
+				return dst, true, err
 			}
 			msgs = append(msgs, m)
 		}
 		if _, err := p.dec.ReadToken(); err != nil {
-			return nil, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
-		}
-		if _, err := p.dec.ReadToken(); err != io.EOF {
-			return nil, true, fmt.Errorf("parse JSON-RPC batch: data after the batch")
+			return dst, true, fmt.Errorf("parse JSON-RPC batch: %w", err)
 		}
 		return msgs, true, nil
 	}
-	return nil, false, fmt.Errorf("JSON-RPC message must be an object or a batch array")
+	return dst, false, fmt.Errorf("JSON-RPC message must be an object or a batch array")
 }
-
-// parser walks a message with one reusable decoder.
-type parser struct {
-	raw     []byte
-	rd      bytes.Reader
-	dec     *jsontext.Decoder
-	scratch []byte // unescaped member names
-}
-
-var parsers = sync.Pool{New: func() any {
-	p := &parser{}
-	p.dec = jsontext.NewDecoder(&p.rd)
-	return p
-}}
 
 // envelope is what the walk of one message finds.
 type envelope struct {
@@ -167,11 +204,11 @@ func (p *parser) message(m *Message) error {
 	m.ID, m.Params, m.Result = ID(e.id), e.params, e.result
 	if e.hasMethod {
 		if jsontext.Value(e.method).Kind() == '"' {
-			method, err := unquote(e.method)
+			method, err := methodOf(e.method)
 			if err != nil {
 				return fmt.Errorf("parse JSON-RPC message: method: %w", err)
 			}
-			m.Method = Method(method)
+			m.Method = method
 		}
 	}
 	m.Kind, m.Invalid = classify(&e)
@@ -295,6 +332,18 @@ func trimValue(b []byte) []byte {
 		break
 	}
 	return b
+}
+
+// methodOf returns the method a JSON string names; a method of the
+// specification is its constant, which costs no allocation.
+func methodOf(b []byte) (Method, error) {
+	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
+		if info, ok := taxonomy[Method(b[1:len(b)-1])]; ok {
+			return info.Method, nil
+		}
+	}
+	s, err := unquote(b)
+	return Method(s), err
 }
 
 // unquote returns the text of a JSON string, without allocating beyond the

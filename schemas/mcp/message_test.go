@@ -1,8 +1,12 @@
 package mcp
 
 import (
+	"bytes"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 func TestParseKinds(t *testing.T) {
@@ -123,6 +127,82 @@ func TestParseSlicesExactly(t *testing.T) {
 	for _, bad := range []string{`{"jsonrpc":"2.0","id":1,"method":"ping"} {}`, `[{"jsonrpc":"2.0","method":"x"}] 1`, `{"a":1,"a":2}`} {
 		if _, _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%s): no error", bad)
+		}
+	}
+}
+
+// TestAppendDecode walks messages inside a larger JSON text and checks
+// that it finds what Parse finds given the message alone, leaving the
+// decoder after the message.
+func TestAppendDecode(t *testing.T) {
+	for _, raw := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"send_email","arguments":{"to":"x"}}}`,
+		"{ \"jsonrpc\" : \"2.0\" , \"id\" : \"a\\u0031\" , \"method\" : \"resources/read\" , \"params\" : {\"uri\":\"file:///x\"} }",
+		`{"jsonrpc":"2.0","id":2,"result":{"content":[],"isError":true}}`,
+		`{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no such method"}}`,
+		`{"jsonrpc":"2.0","id":4,"error":"boom"}`,
+		`{"jsonrpc":"1.0","method":"x"}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"},5,{"jsonrpc":"2.0","method":"notifications/progress"}]`,
+		`[]`,
+	} {
+		in := []byte(`{"before":[1,{"id":2}],"msg":` + raw + `,"after":true}`)
+		dec := jsontext.NewDecoder(bytes.NewBuffer(in))
+		for _, want := range []string{"{", `"before"`, "[1,{\"id\":2}]", `"msg"`} {
+			var got string
+			if want == "{" {
+				tok, err := dec.ReadToken()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = tok.String()
+			} else {
+				v, err := dec.ReadValue()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = string(v)
+			}
+			if got != want {
+				t.Fatalf("read %s, want %s", got, want)
+			}
+		}
+		msgs, value, batch, err := AppendDecode(nil, dec, in)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		wantMsgs, wantBatch, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(value) != raw || batch != wantBatch || !reflect.DeepEqual(msgs, wantMsgs) {
+			t.Errorf("%s:\ngot  %s batch %v %+v\nwant batch %v %+v", raw, value, batch, msgs, wantBatch, wantMsgs)
+		}
+		if name, err := dec.ReadValue(); err != nil || string(name) != `"after"` {
+			t.Errorf("%s: decoder not left after the message: %s %v", raw, name, err)
+		}
+	}
+}
+
+// TestAppendDecodeRejects: a duplicate member anywhere in the message, or
+// a value that is not an object or array, is an error.
+func TestAppendDecodeRejects(t *testing.T) {
+	for _, raw := range []string{
+		`{"jsonrpc":"2.0","jsonrpc":"2.0","method":"x"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{"x":1,"x":2}}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{"content":[{"t":1,"t":1}]}}`,
+		`"x"`,
+	} {
+		in := []byte(`{"msg":` + raw + `}`)
+		dec := jsontext.NewDecoder(bytes.NewBuffer(in))
+		if _, err := dec.ReadToken(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dec.ReadValue(); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := AppendDecode(nil, dec, in); err == nil {
+			t.Errorf("%s: no error", raw)
 		}
 	}
 }
