@@ -1,6 +1,7 @@
 // Package testpki makes throwaway certificate authorities and certificates
-// for tests of TLS clients and servers on loopback. It is test support: import
-// it only from _test.go files.
+// for tests of TLS clients and servers on loopback, and NATS nkeys, operators,
+// accounts and user .creds files for tests of NATS authentication. It is test
+// support: import it only from _test.go files.
 //
 // Keys are ECDSA P-256 and are written unencrypted as PKCS#8 ("PRIVATE KEY"),
 // which both Go's crypto/tls and Kafka's PEM keystore accept. Certificates are

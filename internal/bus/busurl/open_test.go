@@ -2,6 +2,7 @@ package busurl
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,8 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
 )
 
-// roundTrip publishes one record on b and reads it back.
+// roundTrip publishes a few records on b, reads them back in a consumer
+// group and acknowledges them.
 func roundTrip(t *testing.T, b bus.Bus) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -20,25 +22,43 @@ func roundTrip(t *testing.T, b bus.Bus) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	if err := p.Publish(ctx, bus.Message{Key: []byte("s1"), Value: []byte("hello")}, func(err error) { done <- err }); err != nil {
+	const n = 5
+	want := map[string]string{} // value → key
+	done := make(chan error, n)
+	for i := range n {
+		key, value := fmt.Sprintf("s%d", i), fmt.Sprintf("hello %d", i)
+		want[value] = key
+		if err := p.Publish(ctx, bus.Message{Key: []byte(key), Value: []byte(value)}, func(err error) { done <- err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if err := <-done; err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatalf("publish: %v", err)
-	}
-	_ = p.Close(ctx)
 	c, err := b.Consumer(ctx, bus.ConsumerConfig{Group: "busurl-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ds, err := c.Fetch(ctx, 10)
-	if err != nil || len(ds) != 1 || string(ds[0].Value) != "hello" || string(ds[0].Key) != "s1" {
-		t.Fatalf("fetch: %v, %d records", err, len(ds))
-	}
-	if err := c.Ack(ctx, ds...); err != nil {
-		t.Fatal(err)
+	for len(want) > 0 {
+		ds, err := c.Fetch(ctx, n)
+		if err != nil {
+			t.Fatalf("fetch with %d records missing: %v", len(want), err)
+		}
+		for _, d := range ds {
+			if key, ok := want[string(d.Value)]; !ok || key != string(d.Key) {
+				t.Fatalf("got record %q with key %q, not one published (or a second time)", d.Value, d.Key)
+			}
+			delete(want, string(d.Value))
+		}
+		if err := c.Ack(ctx, ds...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -217,6 +217,17 @@ func auth(kind Kind, u *url.URL, q url.Values, a *bus.Auth) error {
 		}
 	}
 	a.CredsFile, a.NKeySeedFile = q.Get("creds"), q.Get("nkey")
+	if kind == NATS {
+		n := 0
+		for _, set := range []bool{a.Token != "", a.User != "", a.CredsFile != "", a.NKeySeedFile != ""} {
+			if set {
+				n++
+			}
+		}
+		if n > 1 {
+			return fmt.Errorf("NATS takes one of a token, user:password, creds=FILE and nkey=FILE")
+		}
+	}
 	if kind == Kafka {
 		a.SASL = strings.ToLower(q.Get("sasl"))
 		switch a.SASL {

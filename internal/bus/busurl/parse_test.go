@@ -19,9 +19,13 @@ func TestParse(t *testing.T) {
 		{"nats://127.0.0.1", Spec{Kind: NATS, Config: bus.Config{Servers: []string{"127.0.0.1:4222"}}}},
 		{"nats://s3cret@n1:4222,n2:4333/audit?partitions=16", Spec{Kind: NATS, Config: bus.Config{
 			Servers: []string{"n1:4222", "n2:4333"}, Topic: "audit", Partitions: 16, Auth: bus.Auth{Token: "s3cret"}}}},
-		{"nats://ana:pw@n1?creds=/etc/a.creds&tls_ca=/etc/ca.pem", Spec{Kind: NATS, Config: bus.Config{
-			Servers: []string{"n1:4222"}, Auth: bus.Auth{User: "ana", Password: "pw", CredsFile: "/etc/a.creds"},
+		{"nats://ana:pw@n1?tls_ca=/etc/ca.pem", Spec{Kind: NATS, Config: bus.Config{
+			Servers: []string{"n1:4222"}, Auth: bus.Auth{User: "ana", Password: "pw"},
 			TLS: &bus.TLSConfig{CAFile: "/etc/ca.pem"}}}},
+		{"nats://n1?creds=/etc/a.creds", Spec{Kind: NATS, Config: bus.Config{
+			Servers: []string{"n1:4222"}, Auth: bus.Auth{CredsFile: "/etc/a.creds"}}}},
+		{"tls://n1?nkey=/etc/a.nk", Spec{Kind: NATS, Config: bus.Config{
+			Servers: []string{"n1:4222"}, Auth: bus.Auth{NKeySeedFile: "/etc/a.nk"}, TLS: &bus.TLSConfig{}}}},
 		{"tls://n1", Spec{Kind: NATS, Config: bus.Config{Servers: []string{"n1:4222"}, TLS: &bus.TLSConfig{}}}},
 		{"kafka://b1:9092,b2/mcp-capture", Spec{Kind: Kafka, Config: bus.Config{Servers: []string{"b1:9092", "b2:9092"}, Topic: "mcp-capture"}}},
 		{"kafka://u:p@b1/t?sasl=SCRAM-SHA-512&tls=true&max_record_bytes=2048", Spec{Kind: Kafka, Config: bus.Config{
@@ -58,6 +62,10 @@ func TestParseErrors(t *testing.T) {
 		{"embedded://host/dir", "not a host"},
 		{"embedded:///d?listen=4222", "listen must be host:port"},
 		{"nats://h?listen=1.2.3.4:5", `unknown parameter "listen"`},
+		{"nats://ana:pw@h?creds=a.creds", "one of a token, user:password, creds=FILE and nkey=FILE"},
+		{"nats://tok@h?nkey=a.nk", "one of a token, user:password, creds=FILE and nkey=FILE"},
+		{"nats://h?creds=a.creds&nkey=a.nk", "one of a token, user:password, creds=FILE and nkey=FILE"},
+		{"embedded:///d?nkey=a.nk", `unknown parameter "nkey"`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.raw)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/kafkabus"
 	"github.com/mcptrail/mcptrail/internal/testpki"
 )
@@ -119,6 +121,46 @@ func TestSASLSSL(t *testing.T) {
 		}
 	})
 
+	// The same through bus URLs, as the binaries open the bus.
+	t.Run("url", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, mechanism, user, pass string
+		}{
+			{"scram-sha-512", "scram-sha-512", scramUser, scramPass},
+			{"scram-sha-256", "SCRAM-SHA-256", scramUser, scramPass},
+			{"plain", "plain", plainUser, plainPass},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				topic := fmt.Sprintf("u%d-%s", topicSeq.Add(1), tc.name)
+				raw := fmt.Sprintf("kafka://%s:%s@%s/%s?sasl=%s&tls_ca=%s&partitions=2",
+					url.PathEscape(tc.user), url.PathEscape(tc.pass), sb.saslAddr, topic, tc.mechanism, url.QueryEscape(ca.CertFile))
+				ctx, cancel := context.WithTimeout(context.Background(), secureWait)
+				defer cancel()
+				b, err := busurl.Open(ctx, raw, bus.Config{}, nil)
+				if err != nil {
+					t.Fatalf("busurl.Open: %v", err)
+				}
+				t.Cleanup(func() { _ = b.Close() })
+				roundTripBus(t, b)
+			})
+		}
+		t.Run("wrong-password", func(t *testing.T) {
+			t.Parallel()
+			raw := fmt.Sprintf("kafka://%s:%s@%s/u-wrong?sasl=scram-sha-512&tls_ca=%s", scramUser, wrongPass, sb.saslAddr, url.QueryEscape(ca.CertFile))
+			ctx, cancel := context.WithTimeout(context.Background(), secureWait)
+			defer cancel()
+			b, err := busurl.Open(ctx, raw, bus.Config{}, nil)
+			if err == nil {
+				_ = b.Close()
+				t.Fatal("busurl.Open succeeded with a wrong password")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "SASL authentication") || strings.Contains(msg, wrongPass) {
+				t.Errorf("busurl.Open: %q, want a SASL authentication error without the password", msg)
+			}
+		})
+	})
+
 	t.Run("fail", func(t *testing.T) {
 		for _, tc := range []struct {
 			name     string
@@ -182,7 +224,12 @@ func TestSASLSSL(t *testing.T) {
 // roundTrip publishes records over cfg and consumes them in a group.
 func roundTrip(t *testing.T, cfg bus.Config) {
 	t.Helper()
-	b := open(t, cfg)
+	roundTripBus(t, open(t, cfg))
+}
+
+// roundTripBus publishes records on b and consumes them in a group.
+func roundTripBus(t *testing.T, b bus.Bus) {
+	t.Helper()
 	const n = 20
 	msgs := messages(n, 3)
 	publishAll(t, publisher(t, b, bus.PublisherConfig{}), msgs)

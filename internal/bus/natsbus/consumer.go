@@ -61,8 +61,8 @@ type partition struct {
 	cons jetstream.Consumer
 
 	mu    sync.Mutex
-	iter  jetstream.MessagesContext
-	pinID string // the pin the server gave this member, if any
+	cc    jetstream.ConsumeContext // the running pull, for Close to stop
+	pinID string                   // the pin the server gave this member, if any
 }
 
 // received is a record a pump took from the server.
@@ -125,15 +125,19 @@ func newConsumer(ctx context.Context, b *natsBus, cfg bus.ConsumerConfig) (*cons
 
 // pump pulls the records of p while this member is pinned to it (the
 // server holds the pull requests of other members) and hands them to
-// Fetch in order.
+// Fetch in order. A pull that ends (the consumer was deleted, the
+// connection closed) is started again until the consumer closes.
 func (c *consumer) pump(p *partition) {
 	defer c.wg.Done()
 	log := c.b.log.With("consumer", p.name)
 	for {
-		it, err := p.cons.Messages(
+		cc, err := p.cons.Consume(func(m jetstream.Msg) { c.receive(p, m, log) },
 			jetstream.PullPriorityGroup(priorityGroup),
 			jetstream.PullMaxMessages(pullBatch),
 			jetstream.PullExpiry(pullExpiry),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				log.Debug("natsbus: pull", "err", err)
+			}),
 		)
 		if err != nil {
 			log.Debug("natsbus: pull", "err", err)
@@ -142,11 +146,13 @@ func (c *consumer) pump(p *partition) {
 			}
 			continue
 		}
-		if !c.setIter(p, it) {
-			it.Stop()
+		if !c.setPull(p, cc) {
+			cc.Stop()
 			return
 		}
-		if !c.pull(p, it, log) {
+		select {
+		case <-cc.Closed():
+		case <-c.stop:
 			return
 		}
 		if !c.pause(retryPause) {
@@ -155,54 +161,36 @@ func (c *consumer) pump(p *partition) {
 	}
 }
 
-// pull moves records from it to c.msgs until it closes (true) or the
-// consumer closes (false).
-func (c *consumer) pull(p *partition, it jetstream.MessagesContext, log *slog.Logger) bool {
-	for {
-		m, err := it.Next()
-		if err != nil {
-			select {
-			case <-c.stop:
-				return false
-			default:
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return true
-			}
-			log.Debug("natsbus: pull", "err", err)
-			if !c.pause(retryPause) {
-				return false
-			}
-			continue
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			log.Debug("natsbus: message metadata", "err", err)
-			continue
-		}
-		if pin := m.Headers().Get(headerPinID); pin != "" {
-			p.mu.Lock()
-			p.pinID = pin
-			p.mu.Unlock()
-		}
-		select {
-		case c.msgs <- received{p: p, msg: m, meta: meta}:
-		case <-c.stop:
-			return false
-		}
+// receive hands m, a record of p, to Fetch. It runs on the pull's
+// goroutine, one record after the other, and blocks while Fetch has
+// fetchBuffer records waiting.
+func (c *consumer) receive(p *partition, m jetstream.Msg, log *slog.Logger) {
+	meta, err := m.Metadata()
+	if err != nil {
+		log.Debug("natsbus: message metadata", "err", err)
+		return
+	}
+	if pin := m.Headers().Get(headerPinID); pin != "" {
+		p.mu.Lock()
+		p.pinID = pin
+		p.mu.Unlock()
+	}
+	select {
+	case c.msgs <- received{p: p, msg: m, meta: meta}:
+	case <-c.stop:
 	}
 }
 
-// setIter records the iterator of p so Close can stop it; false when the
-// consumer is closed.
-func (c *consumer) setIter(p *partition, it jetstream.MessagesContext) bool {
+// setPull records the running pull of p so Close can stop it; false when
+// the consumer is closed.
+func (c *consumer) setPull(p *partition, cc jetstream.ConsumeContext) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return false
 	}
 	p.mu.Lock()
-	p.iter = it
+	p.cc = cc
 	p.mu.Unlock()
 	return true
 }
@@ -380,8 +368,8 @@ func (c *consumer) Close() error {
 	c.mu.Unlock()
 	for _, p := range c.parts {
 		p.mu.Lock()
-		if p.iter != nil {
-			p.iter.Stop()
+		if p.cc != nil {
+			p.cc.Stop()
 		}
 		p.mu.Unlock()
 	}

@@ -118,19 +118,24 @@ func connect(ctx context.Context, cfg bus.Config) (*nats.Conn, error) {
 		opts = append(opts, nats.Secure(tlsCfg))
 	}
 	a := cfg.Auth
+	login := "no credentials" // names the login in errors, never a secret
 	switch {
 	case a.CredsFile != "":
 		opts = append(opts, nats.UserCredentials(a.CredsFile))
+		login = "creds file " + a.CredsFile
 	case a.NKeySeedFile != "":
 		o, err := nats.NkeyOptionFromSeed(a.NKeySeedFile)
 		if err != nil {
-			return nil, fmt.Errorf("natsbus: nkey seed %s: %w", a.NKeySeedFile, err)
+			return nil, fmt.Errorf("natsbus: nkey seed file %s: %w", a.NKeySeedFile, err)
 		}
 		opts = append(opts, o)
+		login = "nkey seed file " + a.NKeySeedFile
 	case a.User != "":
 		opts = append(opts, nats.UserInfo(a.User, a.Password))
+		login = "user " + a.User
 	case a.Token != "":
 		opts = append(opts, nats.Token(a.Token))
+		login = "a token"
 	}
 
 	type result struct {
@@ -145,7 +150,7 @@ func connect(ctx context.Context, cfg bus.Config) (*nats.Conn, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("natsbus: connect to %s: %w", servers, r.err)
+			return nil, fmt.Errorf("natsbus: connect to %s with %s: %w", servers, login, r.err)
 		}
 		return r.nc, nil
 	case <-ctx.Done():

@@ -36,6 +36,20 @@ type Config struct {
 	Token    string
 	User     string
 	Password string
+	// NKeyUsers are the public nkeys (U…) of users who log in by signing
+	// the server's challenge with their seed (bus URL nkey=SEEDFILE). They
+	// go with User and Password, not with Token.
+	NKeyUsers []string
+	// OperatorJWTFile turns on decentralized JWT authentication: the
+	// server trusts this operator, and clients log in with the .creds file
+	// of a user of one of its accounts (bus URL creds=FILE). It excludes
+	// every other kind of authentication.
+	OperatorJWTFile string
+	// AccountJWTFiles are the operator's account JWTs, the system account
+	// among them, served from memory. An account needs JetStream limits in
+	// its JWT to use the bus; a changed JWT (a revoked user) takes effect
+	// on the next start.
+	AccountJWTFiles []string
 	// TLSCertFile and TLSKeyFile enable TLS; TLSClientCAFile also requires
 	// client certificates signed by that CA (mutual TLS).
 	TLSCertFile     string
@@ -61,12 +75,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("natsserver: needs a data directory")
 	}
-	if cfg.Token != "" && cfg.User != "" {
-		return nil, errors.New("natsserver: takes a token or a user, not both")
-	}
-	if cfg.User != "" && cfg.Password == "" {
-		return nil, errors.New("natsserver: user needs a password")
-	}
 	host := cfg.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -80,17 +88,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		maxPayload = DefaultMaxPayload
 	}
 	opts := &server.Options{
-		ServerName:    "mcptrail-bus",
-		Host:          host,
-		Port:          port,
-		JetStream:     true,
-		StoreDir:      cfg.DataDir,
-		MaxPayload:    int32(min(maxPayload, 64<<20)),
-		NoSigs:        true,
-		NoLog:         cfg.Logger == nil,
-		Authorization: cfg.Token,
-		Username:      cfg.User,
-		Password:      cfg.Password,
+		ServerName: "mcptrail-bus",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		MaxPayload: int32(min(maxPayload, 64<<20)),
+		NoSigs:     true,
+		NoLog:      cfg.Logger == nil,
+	}
+	if err := cfg.setAuth(opts); err != nil {
+		return nil, err
 	}
 	if max := opts.MaxPayload; max > server.MAX_PENDING_SIZE/2 {
 		opts.MaxPending = int64(max) * 2
@@ -122,7 +130,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("natsserver: %w", err)
 	}
 	if cfg.Logger != nil {
-		srv.SetLoggerV2(serverLogger{cfg.Logger}, false, false, false)
+		// The server drops debug messages (such as why a login was
+		// refused) unless told to pass them on.
+		debug := cfg.Logger.Enabled(ctx, slog.LevelDebug)
+		srv.SetLoggerV2(serverLogger{cfg.Logger}, debug, false, false)
 	}
 	srv.Start()
 	wait := readyTimeout
