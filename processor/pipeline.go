@@ -60,6 +60,10 @@ type Config struct {
 	Chain ChainWindowConfig
 	// Logger gets the progress lines and the retry messages.
 	Logger *slog.Logger
+	// OnInsert, if set, hears of every insert of event rows ClickHouse
+	// confirmed: how many rows and how long it took, retries included
+	// (for metrics). It is called from Run's goroutine.
+	OnInsert func(rows int, took time.Duration)
 }
 
 func (c Config) withDefaults() Config {
@@ -93,8 +97,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Stats are a Processor's counters since it started. They may be read
-// while it runs.
+// Stats are a Processor's counters since it started, and gauges of its
+// state. They may be read while it runs.
 type Stats struct {
 	Records       atomic.Int64 // bus records taken
 	Inserted      atomic.Int64 // event rows ClickHouse confirmed
@@ -104,6 +108,10 @@ type Stats struct {
 	Duplicates    atomic.Int64 // chained records delivered again
 	InsertRetries atomic.Int64 // failed inserts retried
 	Acked         atomic.Int64 // records acknowledged
+
+	Held            atomic.Int64 // records in the current batch, not yet stored and acknowledged
+	ChainWaiting    atomic.Int64 // chained records waiting for an earlier one
+	PendingRequests atomic.Int64 // requests waiting for their response
 }
 
 // Processor is `mcptrail process`: it consumes capture records, turns them
@@ -122,10 +130,12 @@ type Processor struct {
 	rec    schemas.Record // its Msg is a slice of the delivery's value, which the batch keeps
 	stats  Stats
 
-	deadTable   bool // write dead_letters rows
-	lastInsert  time.Duration
-	lastReport  time.Time
-	lastRecords int64
+	deadTable    bool // write dead_letters rows
+	lastInsert   time.Duration
+	lastReport   time.Time
+	lastRecords  int64
+	lastInserted int64 // rows_inserted_total at the last report
+	lastDead     int64 // dead_letters_total at the last report
 }
 
 // New returns a Processor writing to sink.
@@ -154,6 +164,7 @@ func (p *Processor) Run(ctx context.Context, cons bus.Consumer) error {
 	nextReport := p.lastReport.Add(p.cfg.MetricsEvery)
 	failures := 0
 	for {
+		p.gauges()
 		if ctx.Err() != nil {
 			p.shutdown(ctx, cons)
 			return nil
@@ -199,6 +210,14 @@ func (p *Processor) Run(ctx context.Context, cons bus.Consumer) error {
 			}
 		}
 	}
+}
+
+// gauges publishes the state Run keeps in Stats, for readers on other
+// goroutines (metrics).
+func (p *Processor) gauges() {
+	p.stats.Held.Store(int64(p.cur.records))
+	p.stats.ChainWaiting.Store(int64(p.chains.Waiting()))
+	p.stats.PendingRequests.Store(int64(p.norm.Pairer().Pending()))
 }
 
 // due reports whether the current batch should be written now.
@@ -294,6 +313,9 @@ func (p *Processor) flush(ctx context.Context, cons bus.Consumer, retry bool) er
 		}
 	}
 	p.lastInsert = time.Since(start)
+	if n := b.cols.Len(); n > 0 && p.cfg.OnInsert != nil {
+		p.cfg.OnInsert(n, p.lastInsert)
+	}
 	if len(b.problems) > 0 {
 		if err := do(fmt.Sprintf("insert of %d chain problems", len(b.problems)), func(ctx context.Context) error {
 			return p.sink.InsertChainProblems(ctx, start, b.problems)
@@ -423,6 +445,7 @@ func (p *Processor) report(ctx context.Context, now time.Time) {
 	if secs > 0 {
 		rate = float64(records-p.lastRecords) / secs
 	}
+	inserted, dead := s.Inserted.Load(), s.DeadLetters.Load()
 	p.lastReport, p.lastRecords = now, records
 	p.log.Info("processor: progress",
 		"records", records, "records_per_s", int64(rate), "rows_inserted", s.Inserted.Load(),
@@ -433,18 +456,24 @@ func (p *Processor) report(ctx context.Context, now time.Time) {
 	m := func(name string, v float64) Metric {
 		return Metric{TS: now, Component: "processor", Instance: p.cfg.Instance, Name: name, Value: v}
 	}
+	// rows_inserted and dead_letters are this period's counts (the
+	// pipeline dashboard sums them per interval); the *_total samples are
+	// the counts since the processor started.
 	samples := []Metric{
 		m("records_total", float64(records)),
 		m("records_per_s", rate),
-		m("rows_inserted_total", float64(s.Inserted.Load())),
+		m("rows_inserted_total", float64(inserted)),
+		m("rows_inserted", float64(inserted-p.lastInserted)),
 		m("batches_total", float64(s.Batches.Load())),
-		m("dead_letters_total", float64(s.DeadLetters.Load())),
+		m("dead_letters_total", float64(dead)),
+		m("dead_letters", float64(dead-p.lastDead)),
 		m("chain_problems_total", float64(s.ChainProblems.Load())),
 		m("insert_retries_total", float64(s.InsertRetries.Load())),
 		m("insert_ms", float64(p.lastInsert.Milliseconds())),
 		m("chain_waiting", float64(p.chains.Waiting())),
 		m("pending_requests", float64(p.norm.Pairer().Pending())),
 	}
+	p.lastInserted, p.lastDead = inserted, dead
 	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := p.sink.InsertMetrics(mctx, samples); err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/mcptrail/mcptrail/collector/cli"
 )
 
@@ -27,6 +29,11 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	// /metrics (--metrics-listen) is written by VictoriaMetrics/metrics,
+	// which adds # HELP and # TYPE lines only when asked to. The switch is
+	// the library's, for the whole process, so it is set here, once, and
+	// nowhere in library code.
+	metrics.ExposeMetadata(true)
 	// No signal handling here: wrap passes signals on to the server and
 	// exits with its code; proxy handles its own.
 	os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))

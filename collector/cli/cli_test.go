@@ -123,7 +123,7 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d\n%s", args, code, out)
 		}
-		for _, flag := range []string{"--sink", "--server-name", "--spool-max", "--redact"} {
+		for _, flag := range []string{"--sink", "--server-name", "--spool-max", "--redact", "--metrics-listen"} {
 			if args[0] != "--help" && !strings.Contains(out, flag) {
 				t.Errorf("%v does not document %s", args, flag)
 			}

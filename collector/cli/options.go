@@ -17,6 +17,8 @@ import (
 	"github.com/mcptrail/mcptrail/collector/token"
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
+	"github.com/mcptrail/mcptrail/internal/telemetry"
+	"github.com/mcptrail/mcptrail/internal/telemetry/vmset"
 	"github.com/mcptrail/mcptrail/schemas"
 )
 
@@ -39,6 +41,7 @@ type options struct {
 	rawPaths       []string
 	maxLine        byteSize
 	logLevel       string
+	metricsListen  string
 }
 
 func (o *options) register(cmd *cobra.Command) {
@@ -58,6 +61,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.StringArrayVar(&o.rawPaths, "raw-path", nil, "leave this record path unredacted, e.g. msg.params.arguments.query ('*' matches one segment; repeatable)")
 	f.Var(&o.maxLine, "max-line", "largest message captured (e.g. 64MiB); larger ones are relayed and recorded as parse errors")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
+	telemetry.AddFlag(f, &o.metricsListen)
 }
 
 func defaultStateDir() string {
@@ -79,16 +83,20 @@ func (o *options) logger(cmd *cobra.Command) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), nil
 }
 
-// pipeline is a recorder with its sink.
+// pipeline is a recorder with its sink, and the metrics and health
+// endpoints when --metrics-listen asks for them.
 type pipeline struct {
 	rec     *capture.Recorder
 	sink    capture.Sink
 	siteKey []byte
 	log     *slog.Logger
+	ready   *telemetry.Readiness
+	metrics *telemetry.Server // nil when off
 }
 
 // openPipeline builds the site key, redactor, sink and recorder from the
-// options.
+// options, and starts the metrics and health endpoints when
+// --metrics-listen names an address (not ready until the caller says).
 func (o *options) openPipeline(cmd *cobra.Command, getenv func(string) string, transport schemas.Transport, server schemas.Server) (*pipeline, error) {
 	if err := applyConfig(cmd, getenv); err != nil {
 		return nil, &configError{err}
@@ -101,6 +109,30 @@ func (o *options) openPipeline(cmd *cobra.Command, getenv func(string) string, t
 	if err != nil {
 		return nil, err
 	}
+	set := vmset.NewSet()
+	ready := telemetry.NewReadiness("opening the capture sink")
+	var metrics *telemetry.Server
+	if o.metricsListen != "" {
+		metrics, err = telemetry.Start(cmd.Context(), telemetry.Config{Addr: o.metricsListen, Metrics: vmset.Handler(set), Ready: ready.Check, Logger: log})
+		if err != nil {
+			return nil, &configError{err}
+		}
+	}
+	p, err := o.buildPipeline(log, transport, server)
+	if err != nil {
+		if metrics != nil {
+			_ = metrics.Close()
+		}
+		return nil, err
+	}
+	registerMetrics(set, p.rec, p.sink)
+	p.ready, p.metrics = ready, metrics
+	return p, nil
+}
+
+// buildPipeline builds the site key, redactor, sink and recorder.
+func (o *options) buildPipeline(log *slog.Logger, transport schemas.Transport, server schemas.Server) (*pipeline, error) {
+	var err error
 	host := o.host
 	if host == "" {
 		if host, err = os.Hostname(); err != nil || host == "" {
@@ -176,8 +208,13 @@ func (o *options) openSink(log *slog.Logger) (capture.Sink, error) {
 	return s, nil
 }
 
-// close delivers what it can within the deadline and closes the sink.
+// close delivers what it can within the deadline and closes the sink
+// and the metrics endpoints.
 func (p *pipeline) close(ctx context.Context) {
+	p.ready.NotReady("stopping")
+	if p.metrics != nil {
+		defer func() { _ = p.metrics.Close() }()
+	}
 	if err := p.sink.Close(ctx); err != nil {
 		p.log.Warn("closing the capture sink", "err", err)
 	}

@@ -38,7 +38,12 @@ HTTP facts. A bearer token becomes a keyed fingerprint (HMAC-SHA256 with the
 site key) and its unverified JWT claims; the raw token is never recorded or
 logged. 401 challenges and OAuth metadata fetched through the proxy
 (/.well-known/oauth-protected-resource, oauth-authorization-server,
-openid-configuration) become auth records. It stops on SIGINT or SIGTERM.`,
+openid-configuration) become auth records. It stops on SIGINT or SIGTERM.
+
+With --metrics-listen host:port (off by default) the collector serves
+Prometheus metrics on /metrics (mcptrail_collector_*: records captured and
+dropped, spool depth, bytes and age), liveness on /healthz and readiness on
+/readyz (ready once the proxy listens).`,
 		Example: `  mcptrail-collector proxy --listen 127.0.0.1:3101 --upstream http://127.0.0.1:3001/mcp --server-name everything`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -68,6 +73,7 @@ openid-configuration) become auth records. It stops on SIGINT or SIGTERM.`,
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ln) }()
+			p.ready.Ready(nil)
 			p.log.Info("proxy: listening", "addr", ln.Addr().String(), "upstream", upstream, "server", o.serverName, "sink", o.sink)
 			select {
 			case err := <-served:

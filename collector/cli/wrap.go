@@ -32,7 +32,12 @@ Every JSON-RPC line in either direction becomes a capture record (a line that
 is not JSON becomes a parse_error record). The session is one id per server
 process; the client and the server version are learnt from initialize. If
 capture fails (bus down and spool full, say), records are dropped and
-counted, never the relayed traffic.`,
+counted, never the relayed traffic.
+
+With --metrics-listen host:port (off by default) the collector serves
+Prometheus metrics on /metrics (mcptrail_collector_*: records captured and
+dropped, spool depth, bytes and age), liveness on /healthz and readiness on
+/readyz. Give every wrapped server its own port: each is its own process.`,
 		Example: `  mcptrail-collector wrap --server-name filesystem -- npx -y @modelcontextprotocol/server-filesystem ~/notes
   mcptrail-collector wrap --server-name time --sink file:/tmp/capture.jsonl -- uvx mcp-server-time`,
 		Args: cobra.MinimumNArgs(1),
@@ -41,6 +46,7 @@ counted, never the relayed traffic.`,
 			if err != nil {
 				return err
 			}
+			p.ready.Ready(nil)
 			exit, runErr := wrap.Run(cmd.Context(), wrap.Config{
 				Command: args, Recorder: p.rec, Session: capture.NewID(), MaxLineBytes: int(o.maxLine),
 				Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Logger: p.log,

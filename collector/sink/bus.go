@@ -50,7 +50,29 @@ type Bus struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	up     atomic.Bool
-	drops  atomic.Int64 // records the bus refused for good (too large)
+
+	published     atomic.Uint64
+	publishErrors atomic.Uint64
+	refused       atomic.Uint64
+	connectErrors atomic.Uint64
+}
+
+// BusStats counts what a bus sink delivered since OpenBus.
+type BusStats struct {
+	// Published counts records the bus acknowledged. Delivery is at least
+	// once: a record sent again after a failed publish or a reconnect
+	// (the bus drops the copy by its id) counts again.
+	Published uint64
+	// PublishErrors counts publishes that failed: the bus was unreachable,
+	// refused the record, or did not acknowledge it. The record stays in
+	// the spool and is sent again, unless the bus refused it for good.
+	PublishErrors uint64
+	// Refused counts records dropped from the spool undelivered: the bus
+	// refused them for good (too large), or their spool frame was damaged.
+	Refused uint64
+	// ConnectErrors counts failed attempts to connect to the bus or to
+	// open a publisher on it.
+	ConnectErrors uint64
 }
 
 // OpenBus opens the spool and starts delivering in the background.
@@ -110,6 +132,17 @@ func (s *Bus) Write(key string, line []byte) error {
 // Spool returns the spool's counters.
 func (s *Bus) Spool() spool.Stats { return s.sp.Stats() }
 
+// Stats returns the delivery counters; it is safe to call while the sink
+// runs.
+func (s *Bus) Stats() BusStats {
+	return BusStats{
+		Published:     s.published.Load(),
+		PublishErrors: s.publishErrors.Load(),
+		Refused:       s.refused.Load(),
+		ConnectErrors: s.connectErrors.Load(),
+	}
+}
+
 // run connects (retrying with back-off) and drains the spool until Close.
 func (s *Bus) run(ctx context.Context) {
 	defer close(s.done)
@@ -118,6 +151,7 @@ func (s *Bus) run(ctx context.Context) {
 		b, err := s.opts.Connect(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
+				s.connectErrors.Add(1)
 				s.log.Warn("sink: cannot reach the bus; capture records wait in the spool", "dir", s.sp.Dir(), "retry_in", backoff, "err", err)
 			}
 			sleep(ctx, backoff)
@@ -135,6 +169,7 @@ func (s *Bus) run(ctx context.Context) {
 func (s *Bus) drain(ctx context.Context, b bus.Bus) {
 	p, err := b.Publisher(ctx, bus.PublisherConfig{MaxPending: 1024})
 	if err != nil {
+		s.connectErrors.Add(1)
 		s.log.Warn("sink: bus publisher", "err", err)
 		sleep(ctx, time.Second)
 		return
@@ -150,7 +185,18 @@ func (s *Bus) drain(ctx context.Context, b bus.Bus) {
 		// id: a record sent again after a lost acknowledgement is dropped
 		// by buses that deduplicate.
 		id := strconv.FormatUint(xxhash.Sum64(line), 16)
-		return p.Publish(ctx, bus.Message{Key: key, Value: line, ID: id}, done)
+		err = p.Publish(ctx, bus.Message{Key: key, Value: line, ID: id}, func(err error) {
+			if err != nil {
+				s.publishErrors.Add(1)
+			} else {
+				s.published.Add(1)
+			}
+			done(err)
+		})
+		if err != nil && ctx.Err() == nil {
+			s.publishErrors.Add(1)
+		}
+		return err
 	}
 	err = spool.Drain(ctx, s.sp, publish, spool.DrainOptions{
 		MaxInFlight: 512,
@@ -159,8 +205,8 @@ func (s *Bus) drain(ctx context.Context, b bus.Bus) {
 			return !errors.Is(err, bus.ErrTooLarge) && !errors.Is(err, errBadFrame)
 		},
 		OnDrop: func(_ []byte, err error) {
-			n := s.drops.Add(1)
-			s.log.Warn("sink: the bus refused a capture record for good", "dropped_total", n, "err", err)
+			n := s.refused.Add(1)
+			s.log.Warn("sink: the bus refused a capture record for good", "refused_total", n, "err", err)
 		},
 	})
 	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

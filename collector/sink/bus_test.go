@@ -188,3 +188,45 @@ func TestBusSinkSpoolDirs(t *testing.T) {
 		t.Errorf("spool dirs %s and %s", a.sp.Dir(), b.sp.Dir())
 	}
 }
+
+// TestBusSinkStats: Stats counts each record the bus acknowledged once,
+// and a record the bus refuses for good (too large) as a publish error
+// and a refusal; a sink that cannot reach the bus counts connect errors.
+func TestBusSinkStats(t *testing.T) {
+	nf := &natsFixture{t: t, dir: t.TempDir()}
+	nf.start()
+	defer nf.stop()
+	const maxRecord = 4 << 10
+	connect := func(ctx context.Context) (bus.Bus, error) {
+		return natsbus.Open(ctx, bus.Config{Servers: []string{fmt.Sprintf("127.0.0.1:%d", nf.port)}, Topic: "stats", Partitions: 2, MaxRecordBytes: maxRecord})
+	}
+	s, err := OpenBus(BusOptions{Connect: connect, SpoolRoot: t.TempDir(), Name: "stats"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	writeRange(t, s, 1, 50)
+	if err := s.Write("session-big", []byte(`{"pad":"`+strings.Repeat("p", 2*maxRecord)+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	writeRange(t, s, 51, 100)
+	waitEmpty(t, s)
+	if got, want := s.Stats(), (BusStats{Published: 100, PublishErrors: 1, Refused: 1}); got != want {
+		t.Errorf("bus up: stats %+v, want %+v", got, want)
+	}
+
+	never := func(ctx context.Context) (bus.Bus, error) { return nil, fmt.Errorf("no bus here") }
+	down, err := OpenBus(BusOptions{Connect: never, SpoolRoot: t.TempDir(), Name: "down"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); down.Stats().ConnectErrors == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no connect error counted")
+		}
+	}
+	if st := down.Stats(); st.Published != 0 || st.PublishErrors != 0 || st.Refused != 0 {
+		t.Errorf("bus unreachable: stats %+v, want only connect errors", st)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -51,12 +52,17 @@ type Config struct {
 type Stats struct {
 	Records, Undecodable, Findings int64
 	StoreRetries                   int64
+	// Sessions is how many sessions the engine held after the last
+	// batch.
+	Sessions int64
 }
 
 // Runner is the live detector loop.
 type Runner struct {
-	cfg   Config
-	stats Stats
+	cfg Config
+	// The counters of Stats, atomic so that they may be read while Run
+	// works (metrics).
+	records, undecodable, findings, storeRetries, sessions atomic.Int64
 }
 
 // New returns a Runner.
@@ -76,9 +82,13 @@ func New(cfg Config) (*Runner, error) {
 	return &Runner{cfg: cfg}, nil
 }
 
-// Stats returns the counters so far (call from the Run goroutine, or after
-// Run returned).
-func (r *Runner) Stats() Stats { return r.stats }
+// Stats returns the counters so far. It is safe to call while Run works.
+func (r *Runner) Stats() Stats {
+	return Stats{
+		Records: r.records.Load(), Undecodable: r.undecodable.Load(), Findings: r.findings.Load(),
+		StoreRetries: r.storeRetries.Load(), Sessions: r.sessions.Load(),
+	}
+}
 
 // Run consumes until ctx ends; it returns nil then, or the error that
 // stopped it.
@@ -100,18 +110,19 @@ func (r *Runner) Run(ctx context.Context) error {
 			return fmt.Errorf("stream: fetch: %w", err)
 		}
 		batch = batch[:0]
+		r.records.Add(int64(len(ds)))
 		for _, d := range ds {
-			r.stats.Records++
 			rec = schemas.Record{}
 			if err := json.Unmarshal(d.Value, &rec); err != nil {
 				// The processor dead-letters undecodable records; the
 				// detector, in its own group, only counts them.
-				r.stats.Undecodable++
+				r.undecodable.Add(1)
 				continue
 			}
 			r.cfg.Engine.Observe(&rec, emit)
 		}
-		r.stats.Findings += int64(len(batch))
+		r.findings.Add(int64(len(batch)))
+		r.sessions.Store(int64(r.cfg.Engine.Sessions()))
 		if err := r.store(ctx, batch); err != nil {
 			return nil // ctx ended while retrying: leave the batch unacked
 		}
@@ -141,7 +152,7 @@ func (r *Runner) store(ctx context.Context, findings []detector.Finding) error {
 		if err == nil {
 			return nil
 		}
-		r.stats.StoreRetries++
+		r.storeRetries.Add(1)
 		r.cfg.Logger.Warn("storing findings failed; retrying", "findings", len(findings), "wait", wait, "err", err)
 		select {
 		case <-ctx.Done():

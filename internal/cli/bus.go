@@ -11,6 +11,8 @@ import (
 
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/telemetry"
+	"github.com/mcptrail/mcptrail/internal/telemetry/promreg"
 )
 
 type busOptions struct {
@@ -19,10 +21,14 @@ type busOptions struct {
 	token       string
 	user        string
 	password    string
+	nkeyUsers   []string
+	operator    string
+	accounts    []string
 	tlsCert     string
 	tlsKey      string
 	tlsClientCA string
 	debug       bool
+	metrics     string
 }
 
 // Environment variables read when the matching flag is not given, so that
@@ -53,15 +59,31 @@ Authentication is a token (--token), or a user and password (--user and
 command line: MCPTRAIL_BUS_TOKEN, MCPTRAIL_BUS_USER and MCPTRAIL_BUS_PASSWORD
 are read when the flag is not given.
 
+Clients may also log in with an nkey: --nkey-user takes the public key (U…)
+of a user, who connects with nkey=SEEDFILE in the bus URL; it goes with
+--user and --password, not with --token. Or the bus trusts a NATS operator
+(decentralized JWT authentication, as nsc sets it up): --operator names the
+operator JWT and --account the JWTs of its accounts, the system account
+among them, and clients connect with creds=FILE (a user .creds file). An
+account needs JetStream limits in its JWT to use the bus; an account JWT
+that changed (a revoked user) takes effect when the bus restarts. An
+operator excludes the other kinds of authentication.
+
 TLS is on when --tls-cert and --tls-key name a PEM certificate and key; with
 --tls-client-ca, clients must present a certificate signed by that CA
 (mutual TLS).
 
-The bus stops cleanly on SIGINT or SIGTERM, writing out its store.`,
+The bus stops cleanly on SIGINT or SIGTERM, writing out its store.
+
+Metrics and health: with --metrics-listen host:port (off by default) it
+serves the process's Prometheus metrics on /metrics, liveness on /healthz
+and readiness on /readyz (ready once the server accepts clients).`,
 		Example: `  mcptrail bus
   mcptrail bus --listen 0.0.0.0:4222 --data-dir /var/lib/mcptrail/bus \
     --tls-cert bus.pem --tls-key bus-key.pem
-  MCPTRAIL_BUS_TOKEN=s3cret mcptrail bus --listen 127.0.0.1:4222`,
+  MCPTRAIL_BUS_TOKEN=s3cret mcptrail bus --listen 127.0.0.1:4222
+  mcptrail bus --nkey-user UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4
+  mcptrail bus --operator op.jwt --account sys.jwt --account mcptrail.jwt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBus(cmd, &o)
@@ -73,10 +95,14 @@ The bus stops cleanly on SIGINT or SIGTERM, writing out its store.`,
 	f.StringVar(&o.token, "token", "", "token clients must present (default $"+envBusToken+")")
 	f.StringVar(&o.user, "user", "", "user clients must log in as (default $"+envBusUser+")")
 	f.StringVar(&o.password, "password", "", "password of --user (default $"+envBusPassword+")")
+	f.StringArrayVar(&o.nkeyUsers, "nkey-user", nil, "public nkey (U…) of a user who logs in with its seed; repeatable")
+	f.StringVar(&o.operator, "operator", "", "operator JWT file: clients log in with .creds files of its users")
+	f.StringArrayVar(&o.accounts, "account", nil, "account JWT file of --operator (the system account too); repeatable")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM server certificate; enables TLS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM key of --tls-cert")
 	f.StringVar(&o.tlsClientCA, "tls-client-ca", "", "PEM CA that client certificates must be signed by (mutual TLS)")
 	f.BoolVar(&o.debug, "debug", false, "log the server's debug messages")
+	telemetry.AddFlag(f, &o.metrics)
 	return cmd
 }
 
@@ -111,6 +137,14 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	ready := telemetry.NewReadiness("starting the NATS server")
+	if o.metrics != "" {
+		tsrv, err := telemetry.Start(ctx, telemetry.Config{Addr: o.metrics, Metrics: promreg.Handler(promreg.NewRegistry()), Ready: ready.Check, Logger: log})
+		if err != nil {
+			return withCode(ExitFailure, "bus: %w", err)
+		}
+		defer tsrv.Close()
+	}
 	srv, err := natsserver.Start(ctx, natsserver.Config{
 		Host:            host,
 		Port:            port,
@@ -118,6 +152,9 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 		Token:           o.token,
 		User:            o.user,
 		Password:        o.password,
+		NKeyUsers:       o.nkeyUsers,
+		OperatorJWTFile: o.operator,
+		AccountJWTFiles: o.accounts,
 		TLSCertFile:     o.tlsCert,
 		TLSKeyFile:      o.tlsKey,
 		TLSClientCAFile: o.tlsClientCA,
@@ -128,13 +165,21 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 	}
 	auth := "none"
 	switch {
+	case o.operator != "":
+		auth = "jwt"
 	case o.token != "":
 		auth = "token"
+	case o.user != "" && len(o.nkeyUsers) > 0:
+		auth = "user+nkey"
 	case o.user != "":
 		auth = "user"
+	case len(o.nkeyUsers) > 0:
+		auth = "nkey"
 	}
+	ready.Ready(nil)
 	log.Info("bus ready", "url", srv.ClientURL(), "data_dir", o.dataDir, "auth", auth, "tls", o.tlsCert != "")
 	<-ctx.Done()
+	ready.NotReady("stopping")
 	log.Info("bus stopping")
 	srv.Shutdown()
 	log.Info("bus stopped")

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/mcptrail/mcptrail/detector"
@@ -23,6 +25,8 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
 	"github.com/mcptrail/mcptrail/internal/progress"
+	"github.com/mcptrail/mcptrail/internal/telemetry"
+	"github.com/mcptrail/mcptrail/internal/telemetry/promreg"
 	"github.com/mcptrail/mcptrail/processor/store"
 	"github.com/mcptrail/mcptrail/schemas"
 )
@@ -45,6 +49,7 @@ type detectOptions struct {
 	slack         string
 	sessionURL    string
 	alertSeverity string
+	metricsListen string
 }
 
 func newDetectCommand() *cobra.Command {
@@ -68,7 +73,14 @@ to Alertmanager's v2 API, a signed JSON webhook and a Slack-compatible
 webhook. Records are acknowledged only once their findings are stored.
 
 The built-in rules (detector/rules) always apply; --rules adds a folder of
-YAML rule files, which may also replace a built-in class or rule by name.`,
+YAML rule files, which may also replace a built-in class or rule by name.
+
+Metrics and health (--bus only): with --metrics-listen host:port (off by
+default) it serves Prometheus metrics on /metrics (mcptrail_detector_*:
+records observed, findings by rule and severity, active sessions, alert
+deliveries and errors), liveness on /healthz and readiness on /readyz:
+ready once it joined the consumer group and, with --clickhouse, while
+ClickHouse answers a ping.`,
 		Example: `  mcptrail detect --input capture.jsonl --format table
   mcptrail detect --input capture.jsonl --rules ./my-rules --min-severity high
   mcptrail detect --bus embedded --clickhouse clickhouse://detector@localhost:9000 \
@@ -96,12 +108,16 @@ YAML rule files, which may also replace a built-in class or rule by name.`,
 	f.StringVar(&o.slack, "slack-webhook", "", "Slack-compatible incoming webhook URL for alerts")
 	f.StringVar(&o.sessionURL, "session-url", "", "link template for an alert's session, e.g. https://grafana/d/mcptrail-session?var-session={{.Session | urlquery}}")
 	f.StringVar(&o.alertSeverity, "alert-severity", "high", "alert on incidents at this severity or above")
+	telemetry.AddFlag(f, &o.metricsListen)
 	return cmd
 }
 
 func runDetect(cmd *cobra.Command, o *detectOptions) error {
 	if (o.input == "") == (o.busURL == "") {
 		return withCode(ExitFailure, "detect: give exactly one of --input FILE|- and --bus URL")
+	}
+	if o.metricsListen != "" && o.busURL == "" {
+		return withCode(ExitFailure, "detect: --%s serves the live detector's metrics; it needs --bus", telemetry.FlagName)
 	}
 	minSev, err := detector.ParseSeverity(o.minSeverity)
 	if err != nil {
@@ -183,9 +199,29 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	reg := promreg.NewRegistry()
+	ready := telemetry.NewReadiness("starting")
+	if o.metricsListen != "" {
+		srv, err := telemetry.Start(ctx, telemetry.Config{Addr: o.metricsListen, Metrics: promreg.Handler(reg), Ready: ready.Check, Logger: log})
+		if err != nil {
+			return withCode(ExitFailure, "detect: %w", err)
+		}
+		defer srv.Close()
+	}
 
-	cfg := stream.Config{Engine: eng, OnFinding: print, Logger: log}
+	findings := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcptrail_detector_findings_total",
+		Help: "Findings raised, by rule and severity.",
+	}, []string{"rule", "severity"})
+	reg.MustRegister(findings)
+	onFinding := func(f detector.Finding) {
+		findings.WithLabelValues(f.Rule, f.Severity.String()).Inc()
+		print(f)
+	}
+	cfg := stream.Config{Engine: eng, OnFinding: onFinding, Logger: log}
+	var ping telemetry.Check
 	if o.chURL != "" {
+		ready.NotReady("connecting to ClickHouse")
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		conn, err := store.Open(cctx, o.chURL)
 		cancel()
@@ -198,14 +234,23 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 			return withCode(ExitFailure, "detect: %w", err)
 		}
 		cfg.Store = w
+		ping = func(ctx context.Context) error {
+			if err := conn.Ping(ctx); err != nil {
+				return fmt.Errorf("ClickHouse %s: %w", store.Redact(o.chURL), err)
+			}
+			return nil
+		}
 	}
-	notifier, err := detectNotifier(o)
+	n, err := detectNotifier(o)
 	if err != nil {
 		return withCode(ExitFailure, "detect: %w", err)
 	}
-	if notifier != nil {
+	var notifier *observedNotifier
+	if n != nil {
+		notifier = &observedNotifier{Notifier: n}
 		cfg.Notify = notifier
 	}
+	ready.NotReady("connecting to the bus")
 
 	b, err := busurl.Open(ctx, o.busURL, bus.Config{Logger: log.With("component", "bus")}, natsserver.Starter(nil))
 	if err != nil {
@@ -222,6 +267,8 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 	if err != nil {
 		return withCode(ExitFailure, "detect: %w", err)
 	}
+	registerDetectorMetrics(reg, run, notifier)
+	ready.Ready(ping)
 	log.Info("detector running", "bus", o.busURL, "group", o.group, "engine", eng.String())
 	done := make(chan error, 1)
 	go func() { done <- run.Run(ctx) }()
@@ -242,7 +289,7 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 					log.Warn("alert refresh failed", "err", err)
 				}
 			}
-			log.Info("detector progress", "sessions", eng.Sessions(), "summary", report.Summary())
+			log.Info("detector progress", "sessions", run.Stats().Sessions, "summary", report.Summary())
 		}
 	}
 }
@@ -289,4 +336,58 @@ func detectNotifier(o *detectOptions) (*alert.Notifier, error) {
 	cfg := alert.DefaultConfig()
 	cfg.Outputs, cfg.MinSeverity, cfg.Link = outputs, sev, link
 	return alert.NewNotifier(cfg)
+}
+
+// observedNotifier keeps the alert outputs' counters readable while the
+// notifier delivers: alert.Notifier.Stats waits for a delivery in
+// progress, which may retry for a while, and a scrape must not.
+type observedNotifier struct {
+	*alert.Notifier
+	sent, errors, open atomic.Int64
+}
+
+// Add passes findings on and then takes the counters.
+func (n *observedNotifier) Add(ctx context.Context, findings ...detector.Finding) error {
+	err := n.Notifier.Add(ctx, findings...)
+	n.observe()
+	return err
+}
+
+// Refresh passes the refresh on and then takes the counters.
+func (n *observedNotifier) Refresh(ctx context.Context) error {
+	err := n.Notifier.Refresh(ctx)
+	n.observe()
+	return err
+}
+
+func (n *observedNotifier) observe() {
+	st := n.Stats()
+	n.sent.Store(int64(st.Sent))
+	n.errors.Store(int64(st.SendErrors))
+	n.open.Store(int64(st.Open))
+}
+
+// registerDetectorMetrics exposes the live detector's counters; notifier
+// may be nil (no alert outputs).
+func registerDetectorMetrics(reg *prometheus.Registry, run *stream.Runner, notifier *observedNotifier) {
+	stat := func(field func(stream.Stats) int64) func() int64 {
+		return func() int64 { return field(run.Stats()) }
+	}
+	promreg.CounterFunc(reg, "mcptrail_detector_records_observed_total", "Capture records taken from the bus.",
+		stat(func(s stream.Stats) int64 { return s.Records }))
+	promreg.CounterFunc(reg, "mcptrail_detector_records_undecodable_total", "Records that could not be decoded (counted, not dead-lettered).",
+		stat(func(s stream.Stats) int64 { return s.Undecodable }))
+	promreg.CounterFunc(reg, "mcptrail_detector_store_retries_total", "Failed inserts of findings into ClickHouse retried.",
+		stat(func(s stream.Stats) int64 { return s.StoreRetries }))
+	promreg.GaugeFunc(reg, "mcptrail_detector_sessions_active", "Sessions the engine keeps state for.", func() float64 {
+		return float64(run.Stats().Sessions)
+	})
+	if notifier == nil {
+		return
+	}
+	promreg.CounterFunc(reg, "mcptrail_detector_alerts_sent_total", "Alerts delivered, summed over the outputs.", notifier.sent.Load)
+	promreg.CounterFunc(reg, "mcptrail_detector_alert_errors_total", "Failed alert deliveries (retried later).", notifier.errors.Load)
+	promreg.GaugeFunc(reg, "mcptrail_detector_incidents_open", "Incidents open (one per session with findings at the alert severity).", func() float64 {
+		return float64(notifier.open.Load())
+	})
 }

@@ -1,12 +1,23 @@
 package cli
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json"
+
+	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/busurl"
+	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
+	"github.com/mcptrail/mcptrail/schemas"
 )
 
 const detectSession = `{"v":1,"ts":"2026-10-01T09:00:01Z","host":"h","session":"s1","server":{"name":"web"},"transport":"stdio","dir":"c2s","msg":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_webpage","arguments":{"url":"www.news.example"}}}}
@@ -77,6 +88,7 @@ func TestDetectErrors(t *testing.T) {
 		{"bad rule file", "", []string{"detect", "--input", "-", "--rules", bad}, `x.yaml: rules: rules[0] (a.b): severity "severe"`},
 		{"bad line", "{\"v\":1}\n", []string{"detect", "--input", "-", "-q"}, "line 1"},
 		{"missing file", "", []string{"detect", "--input", filepath.Join(dir, "nope.jsonl")}, "nope.jsonl"},
+		{"metrics without bus", "", []string{"detect", "--input", "-", "--metrics-listen", "127.0.0.1:0"}, "--metrics-listen serves the live detector's metrics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,5 +111,108 @@ func TestTrainThenDetectWithModel(t *testing.T) {
 	}
 	if code, _, stderr := run(t, "", "detect", "--input", "-", "--model", filepath.Join(t.TempDir(), "none.json")); code != ExitFailure || !strings.Contains(stderr, "--model") {
 		t.Errorf("missing model: exit %d, %s", code, stderr)
+	}
+}
+
+// TestDetectBusMetrics runs detect --bus on an embedded NATS server with
+// two alert outputs, one accepting and one refusing, and reads its
+// Prometheus metrics and health endpoints.
+func TestDetectBusMetrics(t *testing.T) {
+	srv, err := natsserver.Start(context.Background(), natsserver.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	busURL := "nats://" + srv.Addr() + "/detect-metrics"
+	var accepted, refused atomic.Int64
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { accepted.Add(1) }))
+	defer webhook.Close()
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		refused.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer slack.Close()
+	t.Setenv("MCPTRAIL_WEBHOOK_SECRET", "0123456789abcdef0123")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- Main(ctx, []string{"detect", "--bus", busURL, "--metrics-listen", "127.0.0.1:0",
+			"--webhook", webhook.URL, "--slack-webhook", slack.URL}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	addr := telemetrytest.Addr(t, &stderr, 30*time.Second)
+	telemetrytest.WaitStatus(t, addr, "/readyz", http.StatusOK, 30*time.Second)
+
+	lines := strings.Split(strings.TrimSpace(detectSession), "\n")
+	publishLines(t, busURL, lines)
+	telemetrytest.WaitValue(t, addr, 30*time.Second, telemetrytest.Equals(float64(len(lines))), "mcptrail_detector_records_observed_total")
+	telemetrytest.WaitValue(t, addr, 30*time.Second, telemetrytest.Above(0), "mcptrail_detector_alert_errors_total")
+	fams := telemetrytest.Scrape(t, addr)
+	if m := fams.Missing("mcptrail_detector_records_observed_total", "mcptrail_detector_records_undecodable_total",
+		"mcptrail_detector_findings_total", "mcptrail_detector_store_retries_total", "mcptrail_detector_sessions_active",
+		"mcptrail_detector_alerts_sent_total", "mcptrail_detector_alert_errors_total", "mcptrail_detector_incidents_open",
+		"go_goroutines"); len(m) > 0 {
+		t.Errorf("metric families missing: %v", m)
+	}
+	printed := float64(strings.Count(stdout.String(), "\n"))
+	if v, _ := fams.Value("mcptrail_detector_findings_total"); v != printed || v == 0 {
+		t.Errorf("findings_total %v, but %v findings printed", v, printed)
+	}
+	if v, _ := fams.Value("mcptrail_detector_findings_total", "rule", "injection.follow-through", "severity", "critical"); v != 1 {
+		t.Errorf("findings_total{rule=injection.follow-through,severity=critical} = %v, want 1", v)
+	}
+	for name, want := range map[string]float64{
+		"mcptrail_detector_sessions_active":    1,
+		"mcptrail_detector_incidents_open":     1,
+		"mcptrail_detector_alerts_sent_total":  float64(accepted.Load()),
+		"mcptrail_detector_alert_errors_total": float64(refused.Load()),
+	} {
+		if v, _ := fams.Value(name); v != want || want == 0 {
+			t.Errorf("%s = %v, want %v (and more than 0)", name, v, want)
+		}
+	}
+
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("detect exited %d: %s", c, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("detect did not stop")
+	}
+	// The endpoints stop with the command.
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("/healthz still answers after detect stopped")
+	}
+}
+
+// publishLines puts capture lines on the bus at url, keyed by session.
+func publishLines(t *testing.T, url string, lines []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := busurl.Open(ctx, url, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, err := b.Publisher(ctx, bus.PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		var rec schemas.Record
+		if err := json.Unmarshal([]byte(l), &rec, json.RejectUnknownMembers(false)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Publish(ctx, bus.Message{Key: []byte(rec.Session), Value: []byte(l)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,15 +2,20 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/telemetry"
+	"github.com/mcptrail/mcptrail/internal/telemetry/promreg"
 	"github.com/mcptrail/mcptrail/processor"
 	"github.com/mcptrail/mcptrail/processor/store"
 	chschema "github.com/mcptrail/mcptrail/schemas/clickhouse"
@@ -18,6 +23,7 @@ import (
 
 type processOptions struct {
 	busURL, chURL, database, group, instance string
+	metricsListen                            string
 	batchRows, batchBytes                    int
 	batchWait, retryMax, metricsEvery        time.Duration
 	ackWait, chainWait, grace                time.Duration
@@ -71,6 +77,13 @@ dead letters and chain problems goes to stderr, and samples go to the
 pipeline_metrics table. SIGINT or SIGTERM stops it: the current batch is
 finished within --shutdown-grace or abandoned without acknowledgement.
 
+Metrics and health: with --metrics-listen host:port (off by default) it
+serves Prometheus metrics on /metrics (mcptrail_processor_*: records
+consumed, rows inserted, insert duration, batches, retries, dead letters,
+chain problems, records held), liveness on /healthz and readiness on
+/readyz: ready once it joined the consumer group and while ClickHouse
+answers a ping.
+
 --clickhouse takes clickhouse://user:pass@host:9000 (native protocol, the
 default choice) or http(s)://host:8123 (HTTP). Run mcptrail migrate first.`,
 		Example: `  mcptrail process --bus nats://127.0.0.1:4222 --clickhouse clickhouse://writer:secret@ch1:9000
@@ -97,6 +110,7 @@ default choice) or http(s)://host:8123 (HTTP). Run mcptrail migrate first.`,
 	f.IntVar(&o.chainAhead, "chain-ahead", processor.DefaultChainMaxAhead, "how many records of a stream may wait for an earlier one")
 	f.DurationVar(&o.grace, "shutdown-grace", processor.DefaultShutdownGrace, "how long a stop waits for the current batch's insert")
 	f.BoolVar(&o.debug, "debug", false, "log every batch")
+	telemetry.AddFlag(f, &o.metricsListen)
 	return cmd
 }
 
@@ -116,6 +130,15 @@ func runProcess(cmd *cobra.Command, o *processOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	reg := promreg.NewRegistry()
+	ready := telemetry.NewReadiness("connecting to ClickHouse")
+	if o.metricsListen != "" {
+		srv, err := telemetry.Start(ctx, telemetry.Config{Addr: o.metricsListen, Metrics: promreg.Handler(reg), Ready: ready.Check, Logger: log})
+		if err != nil {
+			return withCode(ExitFailure, "process: %w", err)
+		}
+		defer srv.Close()
+	}
 
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	conn, err := store.Open(cctx, o.chURL)
@@ -129,6 +152,7 @@ func runProcess(cmd *cobra.Command, o *processOptions) error {
 		return withCode(ExitFailure, "process: %w", err)
 	}
 
+	ready.NotReady("connecting to the bus")
 	b, err := busurl.Open(ctx, o.busURL, bus.Config{Logger: log.With("component", "bus")}, natsserver.Starter(nil))
 	if err != nil {
 		return withCode(ExitFailure, "process: bus: %w", err)
@@ -153,12 +177,28 @@ func runProcess(cmd *cobra.Command, o *processOptions) error {
 	}
 	log.Info("processor: started", "group", o.group, "clickhouse", where, "database", o.database,
 		"batch_rows", o.batchRows, "batch_wait", o.batchWait)
+	insertSeconds := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "mcptrail_processor_insert_duration_seconds",
+		Help:    "Time to insert a batch of event rows into ClickHouse, retries included.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14), // 5 ms to 41 s
+	})
+	reg.MustRegister(insertSeconds)
 	p := processor.New(sink, processor.Config{
 		Group: o.group, Source: source, Instance: o.instance,
 		BatchRows: o.batchRows, BatchBytes: o.batchBytes, BatchWait: o.batchWait,
 		RetryMax: o.retryMax, MetricsEvery: o.metricsEvery, ShutdownGrace: o.grace,
 		Chain:  processor.ChainWindowConfig{MaxWait: o.chainWait, MaxAhead: o.chainAhead},
 		Logger: log,
+		OnInsert: func(_ int, took time.Duration) {
+			insertSeconds.Observe(took.Seconds())
+		},
+	})
+	registerProcessorMetrics(reg, p.Stats())
+	ready.Ready(func(ctx context.Context) error {
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("ClickHouse %s: %w", where, err)
+		}
+		return nil
 	})
 	if err := p.Run(ctx, cons); err != nil {
 		return withCode(ExitFailure, "%w", err)
@@ -167,4 +207,33 @@ func runProcess(cmd *cobra.Command, o *processOptions) error {
 	log.Info("processor: stopped", "records", s.Records.Load(), "rows_inserted", s.Inserted.Load(),
 		"dead_letters", s.DeadLetters.Load(), "chain_problems", s.ChainProblems.Load())
 	return nil
+}
+
+// registerProcessorMetrics exposes the processor's counters and gauges.
+func registerProcessorMetrics(reg *prometheus.Registry, s *processor.Stats) {
+	for _, c := range []struct {
+		name, help string
+		v          *atomic.Int64
+	}{
+		{"mcptrail_processor_records_consumed_total", "Capture records taken from the bus.", &s.Records},
+		{"mcptrail_processor_rows_inserted_total", "Event rows ClickHouse confirmed.", &s.Inserted},
+		{"mcptrail_processor_batches_total", "Batches stored and acknowledged.", &s.Batches},
+		{"mcptrail_processor_records_acked_total", "Records acknowledged on the bus.", &s.Acked},
+		{"mcptrail_processor_insert_retries_total", "Failed inserts retried.", &s.InsertRetries},
+		{"mcptrail_processor_dead_letters_total", "Records that could not be decoded, moved to the dead-letter topic.", &s.DeadLetters},
+		{"mcptrail_processor_chain_problems_total", "Hash-chain problems recorded (gaps, edits, reorderings, conflicts).", &s.ChainProblems},
+		{"mcptrail_processor_chain_duplicates_total", "Chained records delivered again.", &s.Duplicates},
+	} {
+		promreg.CounterFunc(reg, c.name, c.help, c.v.Load)
+	}
+	for _, g := range []struct {
+		name, help string
+		v          *atomic.Int64
+	}{
+		{"mcptrail_processor_held_records", "Records taken from the bus and not yet stored and acknowledged (the current batch).", &s.Held},
+		{"mcptrail_processor_chain_waiting_records", "Chained records waiting for an earlier record of their stream.", &s.ChainWaiting},
+		{"mcptrail_processor_pending_requests", "Requests waiting for their response.", &s.PendingRequests},
+	} {
+		promreg.GaugeFunc(reg, g.name, g.help, func() float64 { return float64(g.v.Load()) })
+	}
 }

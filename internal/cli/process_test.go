@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
 	"github.com/mcptrail/mcptrail/internal/chdbtest"
+	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
 	"github.com/mcptrail/mcptrail/processor"
 	"github.com/mcptrail/mcptrail/schemas"
 )
@@ -198,9 +200,35 @@ func testReplay(t *testing.T, e *pipelineEnv, dev [][]byte) {
 	e.migrate(t, "replay")
 	want := uint64(len(dev))
 	e.publish(t, "replay", dev)
-	logs, stop := e.startProcess(t, "replay", "replay", "--batch-rows", "5000")
+	logs, stop := e.startProcess(t, "replay", "replay", "--batch-rows", "5000", "--metrics-listen", "127.0.0.1:0")
+	metrics := telemetrytest.Addr(t, logs, 30*time.Second)
 	e.waitRows(t, "SELECT count() FROM replay.events", want, 90*time.Second, logs)
 	first := time.Since(start)
+
+	// The Prometheus counters say what ClickHouse holds.
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(float64(want)), "mcptrail_processor_rows_inserted_total")
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(0), "mcptrail_processor_held_records")
+	fams := telemetrytest.Scrape(t, metrics)
+	if m := fams.Missing(processorMetrics...); len(m) > 0 {
+		t.Errorf("metric families missing: %v", m)
+	}
+	for name, v := range map[string]float64{
+		"mcptrail_processor_records_consumed_total": float64(want),
+		"mcptrail_processor_records_acked_total":    float64(want),
+		"mcptrail_processor_dead_letters_total":     0,
+	} {
+		if got, _ := fams.Value(name); got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	batches, _ := fams.Value("mcptrail_processor_batches_total")
+	inserts, _ := fams.Value("mcptrail_processor_insert_duration_seconds")
+	if batches == 0 || inserts != batches {
+		t.Errorf("%v batches, %v insert durations observed; want as many, more than 0", batches, inserts)
+	}
+	if code, body := telemetrytest.Get(t, metrics, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz while running: %d %s", code, body)
+	}
 	if n := e.uint(t, "SELECT uniqExact(event_id) FROM replay.events"); n != want {
 		t.Errorf("%d distinct event ids, want %d", n, want)
 	}
@@ -210,6 +238,7 @@ func testReplay(t *testing.T, e *pipelineEnv, dev [][]byte) {
 	// measure: background merges already collapse some).
 	e.publish(t, "replay", dev)
 	e.waitRows(t, "SELECT toUInt64(max(value)) FROM replay.pipeline_metrics WHERE metric = 'rows_inserted_total'", 2*want, 90*time.Second, logs)
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(float64(2*want)), "mcptrail_processor_rows_inserted_total")
 	for _, q := range []string{"SELECT count() FROM replay.events FINAL", "SELECT uniqExact(event_id) FROM replay.events"} {
 		if n := e.uint(t, q); n != want {
 			t.Errorf("after a second replay, %s = %d, want %d", q, n, want)
@@ -233,6 +262,11 @@ func testReplay(t *testing.T, e *pipelineEnv, dev [][]byte) {
 	}
 	if n := e.uint(t, "SELECT count() FROM replay.pipeline_metrics WHERE metric = 'rows_inserted_total'"); n == 0 {
 		t.Error("no pipeline_metrics samples")
+	}
+	// The per-period samples the pipeline dashboard sums add up to the
+	// rows stored.
+	if n := e.uint(t, "SELECT toUInt64(sum(value)) FROM replay.pipeline_metrics WHERE metric = 'rows_inserted'"); n != 2*want {
+		t.Errorf("rows_inserted samples sum to %d, want %d", n, 2*want)
 	}
 	t.Logf("dev set: %d records stored in %v (publish, process, insert)", want, first.Round(time.Millisecond))
 }
@@ -278,13 +312,17 @@ func testChains(t *testing.T, e *pipelineEnv, tau [][]byte) {
 	}
 	want := rowsOf(t, a) + rowsOf(t, b)
 	e.publish(t, "chains", all)
-	logs, stop := e.startProcess(t, "chains", "chains", "--batch-rows", "100")
+	logs, stop := e.startProcess(t, "chains", "chains", "--batch-rows", "100", "--metrics-listen", "127.0.0.1:0")
+	metrics := telemetrytest.Addr(t, logs, 30*time.Second)
 	e.waitRows(t, "SELECT count() FROM chains.events", want, 60*time.Second, logs)
 	e.waitRows(t, "SELECT count() FROM chains.dead_letters", 3, 30*time.Second, logs)
 	e.waitRows(t, "SELECT count() FROM chains.chain_problems WHERE kind = 'edit' AND stream = 'stream-b' AND seq = 50", 1, 30*time.Second, logs)
 	if n := e.uint(t, "SELECT count() FROM chains.chain_problems WHERE stream = 'stream-a' OR kind != 'edit'"); n != 0 {
 		t.Errorf("%d chain problems besides the edit; log:\n%s", n, tail(logs.String(), 20))
 	}
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(3), "mcptrail_processor_dead_letters_total")
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(1), "mcptrail_processor_chain_problems_total")
+	telemetrytest.WaitValue(t, metrics, 30*time.Second, telemetrytest.Equals(float64(want)), "mcptrail_processor_rows_inserted_total")
 	var reason string
 	if err := e.conn.QueryRow(context.Background(), "SELECT reason FROM chains.dead_letters WHERE payload = 'not json at all'").Scan(&reason); err != nil || !strings.HasPrefix(reason, "syntax") {
 		t.Errorf("dead letter reason %q (%v), want a syntax error", reason, err)
@@ -420,11 +458,20 @@ func testKilled(t *testing.T, e *pipelineEnv, dev [][]byte) {
 func testClickHouseDown(t *testing.T, e *pipelineEnv, tau [][]byte) {
 	e.migrate(t, "down")
 	half := len(tau) / 2
-	logs, stop := e.startProcess(t, "down", "down", "--batch-rows", "500", "--retry-max", "500ms")
+	logs, stop := e.startProcess(t, "down", "down", "--batch-rows", "500", "--retry-max", "500ms", "--metrics-listen", "127.0.0.1:0")
+	metrics := telemetrytest.Addr(t, logs, 30*time.Second)
 	e.publish(t, "down", tau[:half])
 	e.waitRows(t, "SELECT count() FROM down.events", rowsOf(t, tau[:half]), 60*time.Second, logs)
+	telemetrytest.WaitStatus(t, metrics, "/readyz", http.StatusOK, 10*time.Second)
 
 	e.bridge.Stop()
+	// Not ready while ClickHouse is down, with the reason; alive all along.
+	if body := telemetrytest.WaitStatus(t, metrics, "/readyz", http.StatusServiceUnavailable, 20*time.Second); !strings.Contains(body, "ClickHouse") {
+		t.Errorf("/readyz with ClickHouse down: %q, want the reason", body)
+	}
+	if code, _ := telemetrytest.Get(t, metrics, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz with ClickHouse down: %d, want 200", code)
+	}
 	e.publish(t, "down", tau[half:])
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(logs.String(), "retrying") {
@@ -434,10 +481,15 @@ func testClickHouseDown(t *testing.T, e *pipelineEnv, tau [][]byte) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond) // a few more attempts
+	telemetrytest.WaitValue(t, metrics, 10*time.Second, telemetrytest.Above(0), "mcptrail_processor_insert_retries_total")
+	held := telemetrytest.WaitValue(t, metrics, 10*time.Second, telemetrytest.Above(0), "mcptrail_processor_held_records")
 	e.bridge.Restart()
 	e.conn = e.bridge.Open(t)
 	want := rowsOf(t, tau)
 	e.waitRows(t, "SELECT uniqExact(event_id) FROM down.events", want, 60*time.Second, logs)
+	telemetrytest.WaitStatus(t, metrics, "/readyz", http.StatusOK, 20*time.Second)
+	telemetrytest.WaitValue(t, metrics, 20*time.Second, telemetrytest.Equals(0), "mcptrail_processor_held_records")
+	t.Logf("%v records held while ClickHouse was down", held)
 	if n := e.uint(t, "SELECT count() FROM down.events FINAL"); n != want {
 		t.Errorf("count FINAL %d, want %d", n, want)
 	}
@@ -459,6 +511,17 @@ func grepLines(s, sub string, n int) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// processorMetrics are the metric families mcptrail process serves.
+var processorMetrics = []string{
+	"mcptrail_processor_records_consumed_total", "mcptrail_processor_rows_inserted_total",
+	"mcptrail_processor_batches_total", "mcptrail_processor_records_acked_total",
+	"mcptrail_processor_insert_retries_total", "mcptrail_processor_dead_letters_total",
+	"mcptrail_processor_chain_problems_total", "mcptrail_processor_chain_duplicates_total",
+	"mcptrail_processor_insert_duration_seconds", "mcptrail_processor_held_records",
+	"mcptrail_processor_chain_waiting_records", "mcptrail_processor_pending_requests",
+	"go_goroutines", "process_resident_memory_bytes",
 }
 
 // regexpLine reports whether a line of s matches expr.

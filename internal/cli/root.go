@@ -32,6 +32,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return ExitFailure
 }
 
+// NewRootCommand returns the mcptrail command tree with its flags, for
+// tools that inspect it (the deployment files' test checks the flags they
+// pass); Main runs it.
+func NewRootCommand() *cobra.Command { return newRootCommand() }
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mcptrail",
