@@ -3,6 +3,7 @@ module github.com/mcptrail/mcptrail
 go 1.26.5
 
 require (
+	github.com/BobuSumisu/aho-corasick v1.0.3
 	github.com/ClickHouse/clickhouse-go/v2 v2.50.0
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/go-json-experiment/json v1.27.2

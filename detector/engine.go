@@ -3,12 +3,7 @@ package detector
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-
-	"github.com/cespare/xxhash/v2"
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/mcptrail/mcptrail/detector/rules"
 	"github.com/mcptrail/mcptrail/detector/textscan"
@@ -61,7 +56,8 @@ type Engine struct {
 	latest     time.Time
 	sinceSweep int
 	classCache map[classKey][]string
-	scoreCache map[uint64]textscan.Injection
+	scoreCache map[scoreKey]textscan.Injection
+	msgs       *messageCache
 }
 
 // New returns an Engine.
@@ -79,7 +75,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = 30 * time.Minute
 	}
-	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[uint64]textscan.Injection{}}
+	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[scoreKey]textscan.Injection{}, msgs: newMessageCache()}
 	if opts.Detections != nil {
 		e.detections = opts.Detections
 	} else {
@@ -138,27 +134,25 @@ func (e *Engine) Close(emit Emit) {
 
 func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emit Emit) {
 	o := &Observation{Event: ev, Record: rec}
-	key := pendingKey{ev.ServerName, string(ev.RPCID)}
-	var afterDetect func()
+	// After the detections: a call's argument values and a result's texts
+	// join the session's history.
+	var addCall, rememberResult *Call
 	switch {
 	case ev.Dir == schemas.ClientToServer && ev.Kind == schemas.EventKind(mcp.KindRequest):
 		c := &Call{ID: string(ev.RPCID), TS: ev.TS, Server: ev.ServerName, Method: string(ev.Method), Tool: ev.Target}
 		if c.Method == "tools/call" {
-			var p struct {
-				Arguments jsontext.Value `json:"arguments"`
-			}
-			if json.Unmarshal(ev.Params, &p) == nil {
-				c.Args = textscan.AppendLeaves(nil, p.Arguments, "")
-			}
+			c.args = e.msgs.callArgs(ev.Params)
+			c.Args, c.argTexts = c.args.leaves, c.args.texts
 			c.Classes = e.classes(s, c.Server, c.Tool)
 			s.appendCall(c)
-			afterDetect = func() { s.addCall(c) }
+			addCall = c
 		}
 		if len(s.pending) < 4096 {
-			s.pending[key] = c
+			s.pending[pendingKey{ev.ServerName, c.ID}] = c
 		}
 		o.Call = c
 	case ev.Dir == schemas.ServerToClient && (ev.Kind == schemas.EventKind(mcp.KindResult) || ev.Kind == schemas.EventKind(mcp.KindError)):
+		key := pendingKey{ev.ServerName, string(ev.RPCID)}
 		c := s.pending[key]
 		delete(s.pending, key)
 		if c == nil {
@@ -168,11 +162,12 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 		c.Answered, c.IsError = true, ev.IsError
 		switch c.Method {
 		case "tools/call":
-			c.Result = resultLeaves(ev.Result)
+			result := e.msgs.toolResult(ev.Result)
+			c.Result, c.resultTexts = result.leaves, result.texts
 			c.Injection = e.scoreResult(s, c)
-			afterDetect = func() { s.rememberResult(c) }
+			rememberResult = c
 		case "tools/list":
-			o.Tools = decodeTools(ev.ServerName, ev.Result)
+			o.Tools = e.msgs.toolList(ev.ServerName, ev.Result)
 			tools := s.Servers[ev.ServerName]
 			if tools == nil {
 				tools = map[string]*Tool{}
@@ -187,8 +182,11 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 	for _, d := range e.detections {
 		d.Observe(s, o, emit)
 	}
-	if afterDetect != nil {
-		afterDetect()
+	if addCall != nil {
+		s.addCall(addCall)
+	}
+	if rememberResult != nil {
+		s.rememberResult(rememberResult)
 	}
 }
 
@@ -258,34 +256,23 @@ func (e *Engine) end(s *Session, emit Emit) {
 	delete(e.sessions, s.ID)
 }
 
-// resultLeaves returns the text of a tool result: its content's text (and
-// resource text), structured content and any other string, without the
-// content items' type tags.
-func resultLeaves(result jsontext.Value) []textscan.Leaf {
-	leaves := textscan.AppendLeaves(nil, result, "")
-	return slices.DeleteFunc(leaves, func(l textscan.Leaf) bool {
-		return l.Path == "type" || strings.HasSuffix(l.Path, ".type") ||
-			l.Path == "mimeType" || strings.HasSuffix(l.Path, ".mimeType")
-	})
-}
-
 // scoreResult scores a tool result for injected instructions: the leaf
 // that scores highest stands for the result. The tool's own name does not
-// count as a mention. Scores are memoized by the hash of the text and of
-// the tool names: agents read the same pages, files and lists again and
-// again, across sessions too.
+// count as a mention. Scores are memoized by text, tool names and tool,
+// and each text is scored once for any tool names: agents read the same
+// pages, files and lists again and again, across sessions too.
 func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
 	names := s.ToolNames()
 	var others []string
 	var best textscan.Injection
-	for i, l := range c.Result {
-		key := xxhash.Sum64String(l.Text) ^ s.toolNamesHash ^ xxhash.Sum64String(c.Tool)*31
+	for i, t := range c.resultTexts {
+		key := scoreKey{t, s.toolNamesHash, c.Tool}
 		inj, ok := e.scoreCache[key]
 		if !ok {
 			if others == nil {
 				others = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == c.Tool })
 			}
-			inj = textscan.InjectionScore(l.Text, others)
+			inj = t.scored().With(others)
 			if len(e.scoreCache) >= maxScoreCache {
 				clear(e.scoreCache)
 			}
@@ -298,34 +285,17 @@ func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
 	return best
 }
 
+// scoreKey identifies a memoized score: the text (its leafText, found by
+// content), the hash of the session's tool names and the tool.
+type scoreKey struct {
+	text  *leafText
+	names uint64
+	tool  string
+}
+
 // maxScoreCache bounds the memoized injection scores; when full the cache
 // starts over.
 const maxScoreCache = 16_384
-
-// decodeTools reads the tool definitions of a tools/list result.
-func decodeTools(server string, result jsontext.Value) []Tool {
-	var r struct {
-		Tools []struct {
-			Name        string         `json:"name"`
-			Description string         `json:"description"`
-			InputSchema jsontext.Value `json:"inputSchema"`
-			Annotations jsontext.Value `json:"annotations"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal(result, &r); err != nil {
-		return nil
-	}
-	out := make([]Tool, 0, len(r.Tools))
-	for _, t := range r.Tools {
-		schema := string(t.InputSchema)
-		out = append(out, Tool{
-			Server: server, Name: t.Name, Description: t.Description, Schema: schema,
-			Annotations: string(t.Annotations),
-			Hash:        xxhash.Sum64String(t.Name + "\x00" + t.Description + "\x00" + schema),
-		})
-	}
-	return out
-}
 
 // String describes the engine's configuration for logs.
 func (e *Engine) String() string {

@@ -37,19 +37,25 @@ func (exfil) Observe(s *Session, o *Observation, emit Emit) {
 	}
 	args := c.ArgText()
 	ts := o.Event.TS
-	if secrets := textscan.Secrets(args); len(secrets) > 0 && c.Is("outbound") && s.once(RuleSecretOutbound+c.ID) {
+	out := c.Is("outbound")
+	var secrets []textscan.Secret
+	var enc string
+	if out {
+		secrets, enc = c.args.payload()
+	}
+	if len(secrets) > 0 && s.once(RuleSecretOutbound+c.ID) {
 		ev := make([]Evidence, 0, len(secrets))
 		for _, sc := range secrets {
 			ev = append(ev, Evidence{What: "credential-like " + sc.Kind, CallID: c.ID, Tool: c.Tool, Excerpt: mask(sc.Value), Hash: hashString(sc.Value)})
 		}
 		emit(s.NewFinding(ts, RuleSecretOutbound, High, "An outbound call carries a credential", []*Call{c}, ev))
 	}
-	if enc := textscan.Encoded(args); enc != "" && c.Is("outbound") && s.once(RuleEncodedPayload+c.ID) {
+	if enc != "" && s.once(RuleEncodedPayload+c.ID) {
 		emit(s.NewFinding(ts, RuleEncodedPayload, Medium, "An outbound call carries a long encoded payload", []*Call{c}, []Evidence{{
 			What: fmt.Sprintf("%d-character base64 or hex run", len(enc)), CallID: c.ID, Tool: c.Tool, Excerpt: textscan.Excerpt(enc, 0), Hash: hashString(enc),
 		}}))
 	}
-	if len(args) > largePayload && c.Is("outbound") && s.once(RuleLargePayload+c.ID) {
+	if len(args) > largePayload && out && s.once(RuleLargePayload+c.ID) {
 		emit(s.NewFinding(ts, RuleLargePayload, Low, "An outbound call carries a large payload", []*Call{c}, []Evidence{{
 			What: fmt.Sprintf("%d bytes of argument text", len(args)), CallID: c.ID, Tool: c.Tool, Hash: hashString(args),
 		}}))
@@ -114,7 +120,7 @@ func unseenRecipient(s *Session, o *Observation, carried []Carried, emit Emit) {
 		default:
 			continue
 		}
-		if _, inResult := s.resultValues[v]; inResult || s.SeenInArgs(v) {
+		if _, inResult := s.resultValues.first(v); inResult || s.SeenInArgs(v) {
 			continue
 		}
 		if !s.once(RuleUnseenRecipient + c.ID) {

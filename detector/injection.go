@@ -1,8 +1,6 @@
 package detector
 
 import (
-	"github.com/cespare/xxhash/v2"
-
 	"fmt"
 	"slices"
 	"strings"
@@ -21,12 +19,26 @@ const (
 // injection flags tool results that carry instructions aimed at the model,
 // and later calls that act on them: arguments carrying values that first
 // appeared in the injected text, or a call of a tool the text named.
-type injection struct {
-	// windows memoizes instructionWindow by the hash of the text.
-	windows map[uint64]string
+type injection struct{}
+
+func newInjection() *injection { return &injection{} }
+
+// instructions is the part of a result text that holds instructions
+// (instructionWindow), with its values and its lower-cased form.
+type instructions struct {
+	window, lower string
+	values        []textscan.Value
 }
 
-func newInjection() *injection { return &injection{windows: map[uint64]string{}} }
+// instructionsOf returns (and keeps on t) the instructions of a result
+// text.
+func instructionsOf(t *leafText) *instructions {
+	if t.instructions == nil {
+		w := instructionWindow(textscan.Reveal(t.s))
+		t.instructions = &instructions{window: w, lower: strings.ToLower(w), values: textscan.Values(nil, w)}
+	}
+	return t.instructions
+}
 
 func (d *injection) Observe(s *Session, o *Observation, emit Emit) {
 	switch {
@@ -57,23 +69,14 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 		emit(s.NewFinding(o.Event.TS, RuleInjectionHidden, High, "A tool result hides text from the user (invisible or escape characters)", []*Call{c}, []Evidence{ev}))
 	}
 	p := &Passage{Call: c, Injection: inj}
-	key := xxhash.Sum64String(text)
-	window, ok := d.windows[key]
-	if !ok {
-		window = instructionWindow(textscan.Reveal(text))
-		if len(d.windows) >= maxScoreCache {
-			clear(d.windows)
-		}
-		d.windows[key] = window
-	}
-	for _, v := range textscan.Values(nil, window) {
+	in := instructionsOf(c.resultTexts[c.injectionLeaf])
+	for _, v := range in.values {
 		if !s.SeenInArgs(v) {
 			p.Values = append(p.Values, v)
 		}
 	}
-	lw := strings.ToLower(window)
 	for _, name := range s.ToolNames() {
-		if name != c.Tool && len(name) >= 5 && strings.Contains(lw, strings.ToLower(name)) {
+		if name != c.Tool && len(name) >= 5 && strings.Contains(in.lower, strings.ToLower(name)) {
 			p.Tools = append(p.Tools, name)
 		}
 	}
@@ -96,8 +99,8 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 func instructionWindow(text string) string {
 	segs := segments(text)
 	first, last := -1, -1
-	for i, seg := range segs {
-		if textscan.InjectionScore(seg, nil).Score > 0 || len(textscan.Imperatives(seg, 1)) > 0 {
+	for i, in := range textscan.InstructionParts(text, segs) {
+		if in {
 			if first < 0 {
 				first = i
 			}
@@ -107,28 +110,44 @@ func instructionWindow(text string) string {
 	if first < 0 {
 		return ""
 	}
-	return strings.Join(segs[first:min(last+3, len(segs))], "\n")
+	var b strings.Builder
+	for i, seg := range segs[first:min(last+3, len(segs))] {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(text[seg[0]:seg[1]])
+	}
+	return b.String()
 }
 
 // segments splits text into lines, and lines longer than 300 bytes into
-// sentences.
-func segments(text string) []string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		if len(line) <= 300 {
-			out = append(out, line)
-			continue
+// sentences: the spans of text they take.
+func segments(text string) [][2]int {
+	var out [][2]int
+	for lineStart := 0; ; {
+		lineEnd := strings.IndexByte(text[lineStart:], '\n')
+		if lineEnd < 0 {
+			lineEnd = len(text)
+		} else {
+			lineEnd += lineStart
 		}
-		start := 0
-		for i := 0; i < len(line)-1; i++ {
-			if (line[i] == '.' || line[i] == '!' || line[i] == '?') && line[i+1] == ' ' {
-				out = append(out, line[start:i+1])
-				start = i + 2
+		if lineEnd-lineStart <= 300 {
+			out = append(out, [2]int{lineStart, lineEnd})
+		} else {
+			start := lineStart
+			for i := lineStart; i < lineEnd-1; i++ {
+				if (text[i] == '.' || text[i] == '!' || text[i] == '?') && text[i+1] == ' ' {
+					out = append(out, [2]int{start, i + 1})
+					start = i + 2
+				}
 			}
+			out = append(out, [2]int{start, lineEnd})
 		}
-		out = append(out, line[start:])
+		if lineEnd == len(text) {
+			return out
+		}
+		lineStart = lineEnd + 1
 	}
-	return out
 }
 
 func followThrough(s *Session, o *Observation, emit Emit) {

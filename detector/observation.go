@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"strings"
 	"time"
 
 	"github.com/mcptrail/mcptrail/detector/textscan"
@@ -19,7 +18,8 @@ type Call struct {
 	Server string
 	Method string
 	Tool   string // the tool, prompt or resource the request acts on
-	// Args are the string leaves of the arguments.
+	// Args are the string leaves of the arguments. Args and Result are
+	// shared with the calls that carry the same JSON: read only.
 	Args []textscan.Leaf
 	// Classes are the tool classes (rules.Class names) of Tool.
 	Classes []string
@@ -32,36 +32,33 @@ type Call struct {
 	Injection     textscan.Injection
 	injectionLeaf int
 
-	// Caches of CarriedFrom, ArgText and ArgValues: several detections ask.
-	carried    []Carried
-	argText    *string
-	leafValues [][]textscan.Value
+	// argTexts and resultTexts are what the engine derived from each of
+	// Args and Result (shared with every call that carries the same text).
+	argTexts, resultTexts []*leafText
+	// args is what the engine decoded from the arguments (shared with every
+	// call that has the same ones); nil for other requests.
+	args *decodedLeaves
+
+	// carried caches CarriedFrom.
+	carried []Carried
 }
 
 // ArgText is the call's argument strings, each followed by a newline.
 func (c *Call) ArgText() string {
-	if c.argText == nil {
-		var b strings.Builder
-		for _, l := range c.Args {
-			b.WriteString(l.Text)
-			b.WriteByte('\n')
-		}
-		s := b.String()
-		c.argText = &s
+	if c.args == nil {
+		return ""
 	}
-	return *c.argText
+	return c.args.argText()
 }
 
 // LeafValues are the concrete values (textscan.Values) of each argument
-// leaf, in the order of Args.
+// leaf, in the order of Args. The slices are shared: callers must not
+// change them.
 func (c *Call) LeafValues() [][]textscan.Value {
-	if c.leafValues == nil {
-		c.leafValues = make([][]textscan.Value, len(c.Args))
-		for i, l := range c.Args {
-			c.leafValues[i] = textscan.Values(nil, l.Text)
-		}
+	if c.args == nil {
+		return nil
 	}
-	return c.leafValues
+	return c.args.leafValues()
 }
 
 // Is reports whether the call's tool is in class.

@@ -35,12 +35,13 @@ type Session struct {
 	callCount int
 	pending   map[pendingKey]*Call
 
-	// shingles maps a text fingerprint of a tool result to the call whose
-	// result held it.
-	shingles map[uint64]*Call
-	// resultValues maps a concrete value seen in a tool result to the call
-	// that returned it; argValues the values the session's calls carried.
-	resultValues map[textscan.Value]*Call
+	// shingles maps a text fingerprint of a tool result to the first call
+	// whose result held it.
+	shingles firstIndex[uint64, shingleKeys]
+	// resultValues maps a concrete value seen in a tool result to the first
+	// call that returned it; argValues the values the session's calls
+	// carried.
+	resultValues firstIndex[textscan.Value, valueKeys]
 	argValues    map[textscan.Value]bool
 	// Passages are the tool results that read as instructions to the model.
 	Passages []*Passage
@@ -71,13 +72,11 @@ type pendingKey struct {
 
 func newSession(id string) *Session {
 	return &Session{
-		ID:           id,
-		Servers:      map[string]map[string]*Tool{},
-		pending:      map[pendingKey]*Call{},
-		shingles:     map[uint64]*Call{},
-		resultValues: map[textscan.Value]*Call{},
-		argValues:    map[textscan.Value]bool{},
-		emitted:      map[string]bool{},
+		ID:        id,
+		Servers:   map[string]map[string]*Tool{},
+		pending:   map[pendingKey]*Call{},
+		argValues: map[textscan.Value]bool{},
+		emitted:   map[string]bool{},
 	}
 }
 
@@ -131,19 +130,9 @@ func (s *Session) addCall(c *Call) {
 // rememberResult indexes a call's result text so later calls can be traced
 // back to it.
 func (s *Session) rememberResult(c *Call) {
-	for _, l := range c.Result {
-		textscan.Shingles(l.Text, func(h uint64) {
-			if len(s.shingles) < maxShingles {
-				if _, ok := s.shingles[h]; !ok {
-					s.shingles[h] = c
-				}
-			}
-		})
-		for _, v := range textscan.Values(nil, l.Text) {
-			if _, ok := s.resultValues[v]; !ok && len(s.resultValues) < maxValues {
-				s.resultValues[v] = c
-			}
-		}
+	for _, t := range c.resultTexts {
+		s.shingles.add(c, t, maxShingles)
+		s.resultValues.add(c, t, maxValues)
 	}
 }
 
@@ -179,16 +168,19 @@ func (s *Session) CarriedFrom(c *Call) []Carried {
 		out = append(out, Carried{From: from})
 		return &out[len(out)-1]
 	}
-	seen := map[uint64]bool{}
-	for i, l := range c.Args {
-		textscan.Shingles(l.Text, func(h uint64) {
-			if from, ok := s.shingles[h]; ok && from != c && !seen[h] {
+	var seen map[uint64]bool
+	for i, t := range c.argTexts {
+		for _, h := range t.Shingles() {
+			if from, ok := s.shingles.first(h); ok && from != c && !seen[h] {
+				if seen == nil {
+					seen = map[uint64]bool{}
+				}
 				seen[h] = true
 				at(from).Shingles++
 			}
-		})
+		}
 		for _, v := range c.LeafValues()[i] {
-			if from, ok := s.resultValues[v]; ok && from != c && len(v.Norm) >= minCarriedValue && v.Kind != textscan.ValueNumber {
+			if from, ok := s.resultValues.first(v); ok && from != c && len(v.Norm) >= minCarriedValue && v.Kind != textscan.ValueNumber {
 				cr := at(from)
 				if !slices.Contains(cr.Values, v) {
 					cr.Values = append(cr.Values, v)

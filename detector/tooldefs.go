@@ -404,7 +404,8 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 	}
 	slices.Sort(others)
 	ts := o.Event.TS
-	for _, name := range sortedNames(mine) {
+	mineNames := sortedNames(mine)
+	for _, name := range mineNames {
 		t := mine[name]
 		for _, other := range others {
 			ot := s.Servers[other][name]
@@ -426,21 +427,24 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 	// References in either direction: this server's descriptions naming
 	// the others' tools, and the others' descriptions naming this one's.
 	for _, other := range others {
-		d.crossRefs(s, o, server, mine, other, s.Servers[other], emit)
-		d.crossRefs(s, o, other, s.Servers[other], server, mine, emit)
+		theirs := s.Servers[other]
+		theirNames := sortedNames(theirs)
+		d.crossRefs(s, o, server, mine, mineNames, other, theirNames, emit)
+		d.crossRefs(s, o, other, theirs, theirNames, server, mineNames, emit)
 	}
 }
 
 // crossRefs flags descriptions of server's tools that name tools of other
-// (not served by server itself).
-func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools map[string]*Tool, other string, otherTools map[string]*Tool, emit Emit) {
-	for _, name := range sortedNames(tools) {
+// (not served by server itself). names and otherNames are the two
+// servers' tool names, sorted.
+func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools map[string]*Tool, names []string, other string, otherNames []string, emit Emit) {
+	for _, name := range names {
 		t := tools[name]
 		a := d.analyze(t)
 		if len(a.words) == 0 {
 			continue
 		}
-		for _, ref := range sortedNames(otherTools) {
+		for _, ref := range otherNames {
 			if ref == name || tools[ref] != nil || !a.mentions(ref) {
 				continue
 			}
@@ -612,7 +616,7 @@ func (a *toolAnalysis) scoreText(text string) {
 	if sp := textscan.SensitivePath(text); sp != "" {
 		a.sensitive = sp
 		a.sensitiveExcerpt = textscan.Excerpt(text, strings.Index(text, sp))
-		if len(textscan.Imperatives(text, 1)) > 0 {
+		if textscan.GivesOrders(text) {
 			a.instructs = true
 		}
 	}
@@ -834,7 +838,7 @@ func schemaValue(path, s string) (schemaIssue, bool) {
 	visible := textscan.Reveal(s)
 	var a toolAnalysis
 	a.scoreText(visible)
-	imperative := len(textscan.Imperatives(visible, 1)) > 0
+	imperative := textscan.GivesOrders(visible)
 	switch {
 	case a.score >= textscan.InjectionStrong || a.sensitive != "" && (imperative || a.instructs):
 		return schemaIssue{path, "a default or allowed value carries instructions", a.excerpt + a.sensitiveExcerpt, High}, true

@@ -1,67 +1,80 @@
 package detector
 
 import (
-	"github.com/cespare/xxhash/v2"
-
+	"regexp"
 	"strings"
 
 	"github.com/mcptrail/mcptrail/detector/rules"
 	"github.com/mcptrail/mcptrail/detector/textscan"
+	"github.com/mcptrail/mcptrail/detector/textscan/prefilter"
 )
 
 // patternRules runs the rule files' pattern rules.
 type patternRules struct {
 	rules []*rules.Rule
-	// matches memoizes the matches on long texts (tool results repeat).
-	matches map[patternKey][]int
+	// set holds the rules' expressions, at their indexes in rules: one scan
+	// of a text finds where each can match.
+	set *prefilter.Set
+	// matches memoizes, per argument or result text, where each rule
+	// matches (-1: nowhere, unknown: not yet run): texts repeat.
+	matches map[*leafText][]int32
 }
 
-type patternKey struct {
-	rule *rules.Rule
-	text uint64
-}
+// unknownMatch marks a rule not yet run on a text.
+const unknownMatch = -2
 
 func newPatternRules(rs []*rules.Rule) *patternRules {
-	return &patternRules{rules: rs, matches: map[patternKey][]int{}}
+	res := make([]*regexp.Regexp, len(rs))
+	for i, r := range rs {
+		res[i] = r.Pattern.Regexp()
+	}
+	return &patternRules{rules: rs, set: prefilter.New(res), matches: map[*leafText][]int32{}}
 }
 
-// match runs r's pattern on text, memoized for texts over 256 bytes.
-func (d *patternRules) match(r *rules.Rule, text string) []int {
-	if len(text) <= 256 {
-		return r.Pattern.Match(text)
-	}
-	key := patternKey{r, xxhash.Sum64String(text)}
-	loc, ok := d.matches[key]
-	if !ok {
-		loc = r.Pattern.Match(text)
+// match returns where rule i's pattern first matches t, or -1. *hits is
+// t's scan, made on first use.
+func (d *patternRules) match(i int, t *leafText, hits **prefilter.Hits) int {
+	locs := d.matches[t]
+	if locs == nil {
+		locs = make([]int32, len(d.rules))
+		for k := range locs {
+			locs[k] = unknownMatch
+		}
 		if len(d.matches) >= maxScoreCache {
 			clear(d.matches)
 		}
-		d.matches[key] = loc
+		d.matches[t] = locs
 	}
-	return loc
+	if locs[i] == unknownMatch {
+		if *hits == nil {
+			*hits = d.set.Scan(t.s)
+		}
+		locs[i] = int32((*hits).Index(i, 0, len(t.s)))
+	}
+	return int(locs[i])
 }
 
 func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
-	for _, r := range d.rules {
+	var hits []*prefilter.Hits // the scans of the leaves, made on first use
+	for i, r := range d.rules {
 		p := r.Pattern
 		switch {
 		case p.In == rules.InArguments && o.IsCall():
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			d.matchLeaves(s, o, r, o.Call.Args, emit)
+			hits = d.matchLeaves(s, o, i, o.Call.Args, o.Call.argTexts, hits, emit)
 		case p.In == rules.InResults && o.IsToolResult():
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			d.matchLeaves(s, o, r, o.Call.Result, emit)
+			hits = d.matchLeaves(s, o, i, o.Call.Result, o.Call.resultTexts, hits, emit)
 		case p.In == rules.InDefinitions && len(o.Tools) > 0:
 			for _, t := range o.Tools {
 				text := t.Name + "\n" + t.Description + "\n" + t.Schema
-				if loc := p.Match(text); loc != nil && s.once(r.ID+t.Server+"/"+t.Name) {
+				if at := d.set.Scan(text).Index(i, 0, len(text)); at >= 0 && s.once(r.ID+t.Server+"/"+t.Name) {
 					f := s.NewFinding(o.Event.TS, r.ID, severityOf(r), r.Title, nil, []Evidence{{
-						What: "tool definition matches the rule's pattern", Tool: t.Name, Excerpt: textscan.Excerpt(text, loc[0]), Hash: hashString(text),
+						What: "tool definition matches the rule's pattern", Tool: t.Name, Excerpt: textscan.Excerpt(text, at), Hash: hashString(text),
 					}})
 					f.Server = t.Server
 					emit(f)
@@ -71,18 +84,26 @@ func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
 	}
 }
 
-func (d *patternRules) matchLeaves(s *Session, o *Observation, r *rules.Rule, leaves []textscan.Leaf, emit Emit) {
-	for _, l := range leaves {
-		loc := d.match(r, l.Text)
-		if loc == nil || !s.once(r.ID+o.Call.ID) {
+// matchLeaves reports the first leaf rule i matches. texts are the
+// leaves' texts, hits their scans so far (an observation's arguments or
+// result), returned with any it made.
+func (d *patternRules) matchLeaves(s *Session, o *Observation, i int, leaves []textscan.Leaf, texts []*leafText, hits []*prefilter.Hits, emit Emit) []*prefilter.Hits {
+	if hits == nil {
+		hits = make([]*prefilter.Hits, len(leaves))
+	}
+	r := d.rules[i]
+	for k, l := range leaves {
+		at := d.match(i, texts[k], &hits[k])
+		if at < 0 || !s.once(r.ID+o.Call.ID) {
 			continue
 		}
 		emit(s.NewFinding(o.Event.TS, r.ID, severityOf(r), r.Title, []*Call{o.Call}, []Evidence{{
 			What: "matches in " + r.Pattern.In + " at " + l.Path, CallID: o.Call.ID, Tool: o.Call.Tool,
-			Excerpt: textscan.Excerpt(l.Text, loc[0]), Hash: hashString(l.Text),
+			Excerpt: textscan.Excerpt(l.Text, at), Hash: hashString(l.Text),
 		}}))
-		return
+		break
 	}
+	return hits
 }
 
 // sequenceRules runs the rule files' sequence rules on each tool call: the

@@ -82,6 +82,9 @@ type Step struct {
 // Match reports whether regexp text matches s.
 func (p *Pattern) Match(s string) []int { return p.re.FindStringIndex(s) }
 
+// Regexp returns the compiled Regex.
+func (p *Pattern) Regexp() *regexp.Regexp { return p.re }
+
 // Matches reports whether a tool with this name and description is in c.
 func (c *Class) Matches(name, description string) bool {
 	in := (c.name != nil && c.name.MatchString(name)) || (c.desc != nil && c.desc.MatchString(description))

@@ -2,7 +2,10 @@ package textscan
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/mcptrail/mcptrail/detector/textscan/prefilter"
 )
 
 // Injection scores, from InjectionScore.
@@ -22,9 +25,10 @@ type signal struct {
 	name   string
 	weight float64
 	// triggers are lower-case substrings one of which every match holds:
-	// the expression runs only on text that has one.
+	// in long texts the expression runs only on windows around them.
 	triggers []string
-	re       *regexp.Regexp
+	// expr is the expression, run on lower-cased text.
+	expr string
 }
 
 // The patterns describe how injected instructions are written (overriding
@@ -32,21 +36,42 @@ type signal struct {
 // themselves as a separate message, directing tool use, asking for
 // secrecy), not any particular attack's wording.
 var signals = []signal{
-	{"override_instructions", 3, []string{"ignore", "disregard", "forget", "override", "bypass", "skip"}, regexp.MustCompile(`\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(previous|prior|above|earlier|preceding|original|all|any|your|the user'?s?|system)\b[^.!?\n]{0,30}\w{0,3}(instruct|nstruct|prompt|rule|guideline|direction|directive|constraint|context|task|order|command)\w*`)},
-	{"instead", 1, []string{"instead"}, regexp.MustCompile(`\b(do|perform|complete|execute|carry out|follow)\b[^\n]{1,300}\binstead\b|\binstead,? (you|please|do|send|make|write)\b`)},
-	{"task_marker", 1, []string{"todo", "to-do", "action", "next step", "pending task", "reminder"}, regexp.MustCompile(`(^|[\s>*#\-(\[])(todo|to-do|action required|action item|next step|pending task|reminder for (the )?(ai|assistant|agent))\s*[:\-]`)},
-	{"precedence", 2, []string{"before", "prior to", "original", "current", "actual", "real", "initial", "assigned", "gave", "give", "asked", "sent", "given", "after", "instead of"}, regexp.MustCompile(`\b(before|prior to) (you |we )?(can |could |may )?(solve|do|continue|proceed|complete|answer|finish|respond|start|begin|carry on|move on|get to)\b|\b(the|your) (original|current|actual|real|initial|assigned) (task|request|job|instructions?)\b|\b(task|request|instructions?) (that |which )?(i|the user|they|you were) (gave|give|asked|assigned|sent|given)\b|\bafter (you (do|did|have done|complete|finish)|doing|completing|finishing) (that|this|these|the above)\b|\binstead of (doing|answering|following|the)\b`)},
-	{"addresses_model", 1.5, []string{" ai", "a.i.", "assistant", "agent", "model", "llm", "bot", "gpt", "claude", "gemini", "llama", "copilot", "cursor", "mistral", "command"}, regexp.MustCompile(`\b(dear|hey|hi|hello|attention|note to|message (for|to)|instructions? (for|to)|directed at|this is for|to you,?)\W{0,3}(the )?(ai|a\.i\.|assistant|agent|model|llm|chatbot|bot|language model|gpt[\w.-]*|claude|gemini|llama|copilot|cursor|mistral|command[\w-]*)\b|\b(you are|you're|as) (an? |the )?(ai|assistant|language model|llm|agent|chatbot)\b|\b(ai|llm|assistant|agent|model)s?\W{0,3}(reading|processing|parsing|summari[sz]ing) (this|these)\b`)},
-	{"claims_authority", 1.5, []string{"important", "urgent", "critical", "mandatory", "required", "priority", "immediate", "compulsory", "system", "admin", "developer", "security", "root", "operator", "new ", "!!!", "strictly", "your "}, regexp.MustCompile(`\b(important|urgent|critical|mandatory|required|priority|immediate|compulsory)\s+(message|instructions?|notice|update|task|action|steps?|note|directive|request)\b|\b(system|admin|administrator|developer|security|root|operator)[\s_-]+(message|prompt|instructions?|notice|override|update|directive|mode)\b|\bnew (instructions?|task|directive|objective|goal)s?\b|!{3,}|\bstrictly (adhere|follow|comply)\b|\byour (new|real|true) (task|goal|objective|purpose)\b`)},
-	{"role_markers", 2, []string{"<", "[", "##", "begin", "end "}, regexp.MustCompile(`</?\s*(information|instructions?|system|important|admin|assistant|user|im_start|im_end|sys|inst|prompt|context|hidden|secret)\s*>|\[/?(inst|system|admin|sys)\]|#{2,}\s*\(?\s*(system|instructions?|admin|new task)|<\|[a-z_]+\|>|\b(begin|end) (of )?(system|hidden|secret) (prompt|instructions?|message)\b`)},
-	{"directs_tool_use", 1.5, []string{"tool", "function", "command", "api", "endpoint", "argument", "parameter", "param", "input"}, regexp.MustCompile(`\b(use|call|invoke|run|execute|trigger)\b (the |this |that )?(\x60[^\x60]{1,64}\x60 |\w+ )?(tool|function|command|api|endpoint)s?\b|\bwith (the )?(following|these) (arguments|parameters|params|inputs)\b|\b(tool|function) call\b`)},
-	{"asks_secrecy", 2, []string{"not", "don", "never", "without", "secret", "silent", "quiet", "covert", "no need"}, regexp.MustCompile(`\b(do not|don'?t|never|without)\s+(tell(ing)?|inform(ing)?|mention(ing)?|notify(ing)?|alert(ing)?|reveal(ing)?|ask(ing)?|show(ing)?|let(ting)?)\b[^.!?\n]{0,20}\b(the )?(user|human|anyone|them|him|her|owner|operator)\b|\b(secretly|silently|quietly|covertly|without (the user|anyone) (knowing|noticing))\b|\bno need to (mention|tell|inform)\b`)},
-	{"second_person_order", 1, []string{"you "}, regexp.MustCompile(`\byou (must|should|need to|have to|are (required|instructed|asked|supposed|expected) to|will now|shall)\b`)},
+	{"override_instructions", 3, []string{"ignore", "disregard", "forget", "override", "bypass", "skip"}, `\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}\b(previous|prior|above|earlier|preceding|original|all|any|your|the user'?s?|system)\b[^.!?\n]{0,30}\w{0,3}(instruct|nstruct|prompt|rule|guideline|direction|directive|constraint|context|task|order|command)\w*`},
+	{"instead", 1, []string{"instead"}, `\b(do|perform|complete|execute|carry out|follow)\b[^\n]{1,300}\binstead\b|\binstead,? (you|please|do|send|make|write)\b`},
+	{"task_marker", 1, []string{"todo", "to-do", "action", "next step", "pending task", "reminder"}, `(^|[\s>*#\-(\[])(todo|to-do|action required|action item|next step|pending task|reminder for (the )?(ai|assistant|agent))\s*[:\-]`},
+	{"precedence", 2, []string{"before", "prior to", "original", "current", "actual", "real", "initial", "assigned", "gave", "give", "asked", "sent", "given", "after", "instead of"}, `\b(before|prior to) (you |we )?(can |could |may )?(solve|do|continue|proceed|complete|answer|finish|respond|start|begin|carry on|move on|get to)\b|\b(the|your) (original|current|actual|real|initial|assigned) (task|request|job|instructions?)\b|\b(task|request|instructions?) (that |which )?(i|the user|they|you were) (gave|give|asked|assigned|sent|given)\b|\bafter (you (do|did|have done|complete|finish)|doing|completing|finishing) (that|this|these|the above)\b|\binstead of (doing|answering|following|the)\b`},
+	{"addresses_model", 1.5, []string{" ai", "a.i.", "assistant", "agent", "model", "llm", "bot", "gpt", "claude", "gemini", "llama", "copilot", "cursor", "mistral", "command"}, `\b(dear|hey|hi|hello|attention|note to|message (for|to)|instructions? (for|to)|directed at|this is for|to you,?)\W{0,3}(the )?(ai|a\.i\.|assistant|agent|model|llm|chatbot|bot|language model|gpt[\w.-]*|claude|gemini|llama|copilot|cursor|mistral|command[\w-]*)\b|\b(you are|you're|as) (an? |the )?(ai|assistant|language model|llm|agent|chatbot)\b|\b(ai|llm|assistant|agent|model)s?\W{0,3}(reading|processing|parsing|summari[sz]ing) (this|these)\b`},
+	{"claims_authority", 1.5, []string{"important", "urgent", "critical", "mandatory", "required", "priority", "immediate", "compulsory", "system", "admin", "developer", "security", "root", "operator", "new ", "!!!", "strictly", "your "}, `\b(important|urgent|critical|mandatory|required|priority|immediate|compulsory)\s+(message|instructions?|notice|update|task|action|steps?|note|directive|request)\b|\b(system|admin|administrator|developer|security|root|operator)[\s_-]+(message|prompt|instructions?|notice|override|update|directive|mode)\b|\bnew (instructions?|task|directive|objective|goal)s?\b|!{3,}|\bstrictly (adhere|follow|comply)\b|\byour (new|real|true) (task|goal|objective|purpose)\b`},
+	{"role_markers", 2, []string{"<", "[", "##", "begin", "end "}, `</?\s*(information|instructions?|system|important|admin|assistant|user|im_start|im_end|sys|inst|prompt|context|hidden|secret)\s*>|\[/?(inst|system|admin|sys)\]|#{2,}\s*\(?\s*(system|instructions?|admin|new task)|<\|[a-z_]+\|>|\b(begin|end) (of )?(system|hidden|secret) (prompt|instructions?|message)\b`},
+	{"directs_tool_use", 1.5, []string{"tool", "function", "command", "api", "endpoint", "argument", "parameter", "param", "input"}, `\b(use|call|invoke|run|execute|trigger)\b (the |this |that )?(\x60[^\x60]{1,64}\x60 |\w+ )?(tool|function|command|api|endpoint)s?\b|\bwith (the )?(following|these) (arguments|parameters|params|inputs)\b|\b(tool|function) call\b`},
+	{"asks_secrecy", 2, []string{"not", "don", "never", "without", "secret", "silent", "quiet", "covert", "no need"}, `\b(do not|don'?t|never|without)\s+(tell(ing)?|inform(ing)?|mention(ing)?|notify(ing)?|alert(ing)?|reveal(ing)?|ask(ing)?|show(ing)?|let(ting)?)\b[^.!?\n]{0,20}\b(the )?(user|human|anyone|them|him|her|owner|operator)\b|\b(secretly|silently|quietly|covertly|without (the user|anyone) (knowing|noticing))\b|\bno need to (mention|tell|inform)\b`},
+	{"second_person_order", 1, []string{"you "}, `\byou (must|should|need to|have to|are (required|instructed|asked|supposed|expected) to|will now|shall)\b`},
 }
 
 // imperativeStart matches a sentence or list item that begins with an
 // action verb: an order rather than a statement.
-var imperativeStart = regexp.MustCompile(`(?m)(^|[.!?:]\s+|>\s*|^\s*(\d+[.)]|[-*•])\s*)(please\s+)?(send|forward|e-?mail|transfer|pay|post|upload|share|invite|visit|go to|open|add|delete|remove|change|update|reset|grant|export|copy|concatenate|write|create|publish|make|move|read|fetch|download|get|list|find|run|execute|insert|select|drop|grant|include|attach|append)\b`)
+const imperativeStart = `(?m)(^|[.!?:]\s+|>\s*|^\s*(\d+[.)]|[-*•])\s*)(please\s+)?(send|forward|e-?mail|transfer|pay|post|upload|share|invite|visit|go to|open|add|delete|remove|change|update|reset|grant|export|copy|concatenate|write|create|publish|make|move|read|fetch|download|get|list|find|run|execute|insert|select|drop|grant|include|attach|append)\b`
+
+// signalSet holds the signals' expressions, at their indexes in signals,
+// and imperativeStart after them (at imperativeIndex); its keywords are
+// the signals' triggers, signal i's from triggerBase[i].
+var (
+	signalSet, triggerBase = newSignalSet()
+	imperativeIndex        = len(signals)
+)
+
+func newSignalSet() (*prefilter.Set, []int) {
+	res := make([]*regexp.Regexp, 0, len(signals)+1)
+	var triggers []string
+	base := make([]int, len(signals))
+	for i, sg := range signals {
+		res = append(res, regexp.MustCompile(sg.expr))
+		base[i] = len(triggers)
+		triggers = append(triggers, sg.triggers...)
+	}
+	res = append(res, regexp.MustCompile(imperativeStart))
+	return prefilter.New(res, triggers...), base
+}
 
 // Injection is the result of scoring one text.
 type Injection struct {
@@ -71,6 +96,23 @@ const ExcerptLen = 200
 // text a model sees is scored, hidden characters included (tag characters
 // are decoded), and hiding text counts against it.
 func InjectionScore(s string, toolNames []string) Injection {
+	return ScoreText(s).With(toolNames)
+}
+
+// Scored is a text scored for instructions aimed at a model, for any tool
+// names: ScoreText(s).With(toolNames) is InjectionScore(s, toolNames).
+// Scoring one text for several sessions' tools costs one scoring.
+type Scored struct {
+	// base is the score without the names and orders signals.
+	base Injection
+	// lower is the visible text lower-cased (for the tool names); orders
+	// tells whether it gives orders.
+	lower  string
+	orders bool
+}
+
+// ScoreText scores s, except for the signals that depend on tool names.
+func ScoreText(s string) *Scored {
 	var inj Injection
 	inj.Hidden = HiddenChars(s)
 	visible := s
@@ -86,33 +128,103 @@ func InjectionScore(s string, toolNames []string) Injection {
 		}
 	}
 	lower := lowerASCII(visible)
+	h := signalSet.Scan(lower)
 	first := -1
-	for _, sg := range signals {
-		loc := sg.find(lower)
-		if loc == nil {
+	for i := range signals {
+		at := findSignal(h, i, 0, len(lower), nil)
+		if at < 0 {
 			continue
 		}
-		inj.Score += sg.weight
-		inj.Signals = append(inj.Signals, sg.name)
-		if first < 0 || (sg.weight >= 2 && loc[0] < first) {
-			first = loc[0]
+		inj.Score += signals[i].weight
+		inj.Signals = append(inj.Signals, signals[i].name)
+		if first < 0 || (signals[i].weight >= 2 && at < first) {
+			first = at
 		}
-	}
-	if n := countTools(lower, toolNames); n > 0 {
-		inj.Score += 1.5
-		inj.Signals = append(inj.Signals, "names_tools")
-	}
-	// Orders count only beside another signal: alone, a text of orders is
-	// a to-do list or a manual, and half a point could not make it weak.
-	if len(inj.Signals) > 0 && imperativeStart.MatchString(lower) {
-		inj.Score++
-		inj.Signals = append(inj.Signals, "orders")
 	}
 	if first < 0 {
 		first = 0
 	}
 	inj.Excerpt = Excerpt(visible, first)
+	return &Scored{base: inj, lower: lower, orders: h.Match(imperativeIndex)}
+}
+
+// With returns the score of the text for a session offering toolNames.
+func (sc *Scored) With(toolNames []string) Injection {
+	inj := sc.base
+	inj.Signals = slices.Clip(inj.Signals)
+	if n := countTools(sc.lower, toolNames); n > 0 {
+		inj.Score += 1.5
+		inj.Signals = append(inj.Signals, "names_tools")
+	}
+	// Orders count only beside another signal: alone, a text of orders is
+	// a to-do list or a manual, and half a point could not make it weak.
+	if len(inj.Signals) > 0 && sc.orders {
+		inj.Score++
+		inj.Signals = append(inj.Signals, "orders")
+	}
 	return inj
+}
+
+// InstructionParts reports, for each part [from, to) of s, whether the
+// part on its own reads as addressed to a model or gives an order: what
+// InjectionScore(part, nil).Score > 0 || GivesOrders(part) says, with s
+// scanned once.
+func InstructionParts(s string, parts [][2]int) []bool {
+	lower := lowerASCII(s)
+	h := signalSet.Scan(lower)
+	triggers := make([][]span, len(signals))
+	for i := range signals {
+		triggers[i] = triggerSpans(h, i)
+	}
+	out := make([]bool, len(parts))
+	for k, p := range parts {
+		from, to := p[0], p[1]
+		if HiddenChars(s[from:to]).Any() {
+			out[k] = true
+			continue
+		}
+		for i := range signals {
+			if findSignal(h, i, from, to, triggers[i]) >= 0 {
+				out[k] = true
+				break
+			}
+		}
+		out[k] = out[k] || h.MatchIn(imperativeIndex, from, to)
+	}
+	return out
+}
+
+// span is where a trigger occurs.
+type span struct{ from, to int32 }
+
+// triggerSpans returns where the triggers of signal sig occur, by start.
+func triggerSpans(h *prefilter.Hits, sig int) []span {
+	out := []span{}
+	for k, t := range signals[sig].triggers {
+		for _, at := range h.Keyword(triggerBase[sig] + k) {
+			out = append(out, span{at, at + int32(len(t))})
+		}
+	}
+	slices.SortFunc(out, func(a, b span) int { return int(a.from - b.from) })
+	return out
+}
+
+// within reports whether one of spans (by start) lies in [from, to).
+func within(spans []span, from, to int) bool {
+	k, _ := slices.BinarySearchFunc(spans, int32(from), func(s span, from int32) int { return int(s.from - from) })
+	for ; k < len(spans) && int(spans[k].from) < to; k++ {
+		if int(spans[k].to) <= to {
+			return true
+		}
+	}
+	return false
+}
+
+// GivesOrders reports whether s holds a sentence or list item that begins
+// with an action verb.
+func GivesOrders(s string) bool {
+	lower := lowerASCII(s)
+	return signalSet.Scan(lower).Match(imperativeIndex)
 }
 
 // countTools counts the tool names of at least five characters that s
@@ -175,34 +287,45 @@ const (
 	maxWindows   = 8
 )
 
-// find returns the first match of the signal in lower, or nil. The
-// expression runs only on windows around the first occurrences of its
-// triggers (every match holds a trigger, and no match spans more than the
-// window), so long texts cost a scan for the triggers, not a regular
-// expression over all of them.
-func (sg *signal) find(lower string) []int {
-	if len(lower) <= windowBefore+windowAfter {
-		if !containsAny(lower, sg.triggers) {
-			return nil
+// findSignal returns where the first match of signal sig in lower[from:to]
+// starts (an offset in lower), or -1. In long texts the expression runs
+// only on windows around the first occurrences of its triggers (every
+// match holds a trigger, and no match spans more than the window), so
+// long texts cost a scan for the triggers, not a regular expression over
+// all of them. h is lower scanned by signalSet; triggers, when given, are
+// the signal's triggerSpans.
+func findSignal(h *prefilter.Hits, sig, from, to int, triggers []span) int {
+	sg := &signals[sig]
+	if to-from <= windowBefore+windowAfter {
+		if triggers != nil {
+			if within(triggers, from, to) {
+				return h.Index(sig, from, to)
+			}
+			return -1
 		}
-		return sg.re.FindStringIndex(lower)
+		for k, t := range sg.triggers {
+			if next(h.Keyword(triggerBase[sig]+k), from, to-len(t)) >= 0 {
+				return h.Index(sig, from, to)
+			}
+		}
+		return -1
 	}
-	var best []int
-	for _, t := range sg.triggers {
-		for off, n := 0, 0; n < maxWindows; n++ {
-			i := strings.Index(lower[off:], t)
+	best := -1
+	for k, t := range sg.triggers {
+		at := h.Keyword(triggerBase[sig] + k)
+		for off, n := from, 0; n < maxWindows; n++ {
+			i := next(at, off, to-len(t))
 			if i < 0 {
 				break
 			}
-			i += off
-			from, to := max(i-windowBefore, 0), min(i+len(t)+windowAfter, len(lower))
-			if loc := sg.re.FindStringIndex(lower[from:to]); loc != nil {
-				if at := []int{loc[0] + from, loc[1] + from}; best == nil || at[0] < best[0] {
+			wfrom, wto := max(i-windowBefore, from), min(i+len(t)+windowAfter, to)
+			if at := h.Index(sig, wfrom, wto); at >= 0 {
+				if best < 0 || at < best {
 					best = at
 				}
 				break
 			}
-			off = to - len(t)
+			off = wto - len(t)
 			if off <= i {
 				off = i + 1
 			}
@@ -211,27 +334,14 @@ func (sg *signal) find(lower string) []int {
 	return best
 }
 
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
+// next returns the first of the increasing positions at that is in
+// [from, last], or -1.
+func next(at []int32, from, last int) int {
+	k, _ := slices.BinarySearch(at, int32(from))
+	if k < len(at) && int(at[k]) <= last {
+		return int(at[k])
 	}
-	return false
-}
-
-// Imperatives returns the sentences of s that begin with an action verb,
-// at most max of them: the orders a text gives.
-func Imperatives(s string, max int) []string {
-	var out []string
-	for _, loc := range imperativeStart.FindAllStringIndex(lowerASCII(s), max) {
-		end := loc[1]
-		for end < len(s) && end-loc[0] < 400 && !strings.ContainsRune(".!?\n", rune(s[end])) {
-			end++
-		}
-		out = append(out, s[loc[0]:end])
-	}
-	return out
+	return -1
 }
 
 // Excerpt returns up to ExcerptLen bytes of s around offset at, cut at

@@ -1,8 +1,9 @@
 package textscan
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/mcptrail/mcptrail/detector/textscan/prefilter"
 )
 
 // Secret is one credential-like string found in text.
@@ -15,49 +16,60 @@ type Secret struct {
 
 var secretPatterns = []struct {
 	kind string
-	re   *regexp.Regexp
+	expr string
 }{
-	{"private_key", regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----`)},
-	{"aws_access_key", regexp.MustCompile(`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{"github_token", regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b`)},
-	{"slack_token", regexp.MustCompile(`\bxox[abpors]-[A-Za-z0-9-]{10,}\b`)},
-	{"api_key", regexp.MustCompile(`\b(?:sk|rk|pk)[-_](?:live|test|proj|ant)?[-_]?[A-Za-z0-9]{20,}\b|\bAIza[0-9A-Za-z_-]{35}\b`)},
-	{"jwt", regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b`)},
-	{"bearer", regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*`)},
-	{"credential_assignment", regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)\b\s*[:=]\s*['"]?[^\s'"]{6,}`)},
-	{"connection_string", regexp.MustCompile(`(?i)\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|amqp)://[^\s:/@]+:[^\s@/]+@`)},
+	{"private_key", `-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----`},
+	{"aws_access_key", `\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`},
+	{"github_token", `\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b`},
+	{"slack_token", `\bxox[abpors]-[A-Za-z0-9-]{10,}\b`},
+	{"api_key", `\b(?:sk|rk|pk)[-_](?:live|test|proj|ant)?[-_]?[A-Za-z0-9]{20,}\b|\bAIza[0-9A-Za-z_-]{35}\b`},
+	{"jwt", `\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b`},
+	{"bearer", `(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}=*`},
+	{"credential_assignment", `(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)\b\s*[:=]\s*['"]?[^\s'"]{6,}`},
+	{"connection_string", `(?i)\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|amqp)://[^\s:/@]+:[^\s@/]+@`},
 }
+
+// secretSet holds the secret patterns' expressions, at their indexes in
+// secretPatterns.
+var secretSet = func() *prefilter.Set {
+	exprs := make([]string, len(secretPatterns))
+	for i, p := range secretPatterns {
+		exprs[i] = p.expr
+	}
+	return prefilter.MustCompile(exprs...)
+}()
 
 // Secrets returns the credential-like strings in s, at most one per kind.
 func Secrets(s string) []Secret {
 	var out []Secret
-	for _, p := range secretPatterns {
-		if m := p.re.FindString(s); m != "" {
+	h := secretSet.Scan(s)
+	for i, p := range secretPatterns {
+		if m := h.Find(i); m != "" {
 			out = append(out, Secret{Kind: p.kind, Value: m})
 		}
 	}
 	return out
 }
 
-var sensitivePath = regexp.MustCompile(`(?i)(?:^|[\s'"=:(/])(?:~|\$home|/home/[^/\s]+|/root|/users/[^/\s]+)?/?\.(?:ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts|config)|aws/credentials|kube/config|netrc|npmrc|pypirc|docker/config\.json|git-credentials|gnupg/|config/gcloud|env(?:\.[a-z]+)?\b)|/etc/(?:shadow|passwd|sudoers)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml|txt)\b|\b\w+\.(?:pem|p12|pfx|key)\b`)
+var sensitivePath = prefilter.MustCompile(`(?i)(?:^|[\s'"=:(/])(?:~|\$home|/home/[^/\s]+|/root|/users/[^/\s]+)?/?\.(?:ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts|config)|aws/credentials|kube/config|netrc|npmrc|pypirc|docker/config\.json|git-credentials|gnupg/|config/gcloud|env(?:\.[a-z]+)?\b)|/etc/(?:shadow|passwd|sudoers)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml|txt)\b|\b\w+\.(?:pem|p12|pfx|key)\b`)
 
 // SensitivePath returns the first reference in s to a file that holds
 // credentials (SSH keys, cloud credentials, .env files, key stores), or "".
 func SensitivePath(s string) string {
-	m := sensitivePath.FindString(s)
+	m := sensitivePath.Scan(s).Find(0)
 	return strings.TrimLeft(m, " \t\n'\"=:(")
 }
 
-var (
-	reBase64 = regexp.MustCompile(`[A-Za-z0-9+/]{120,}={0,2}|[A-Za-z0-9_-]{160,}`)
-	reHex    = regexp.MustCompile(`\b[0-9a-fA-F]{128,}\b`)
-)
+// encodedSet holds the expressions of a base64 run (0) and of a hex run
+// (1).
+var encodedSet = prefilter.MustCompile(`[A-Za-z0-9+/]{120,}={0,2}|[A-Za-z0-9_-]{160,}`, `\b[0-9a-fA-F]{128,}\b`)
 
 // Encoded returns the first long base64 or hex run in s (what an agent
 // smuggles data out as), or "".
 func Encoded(s string) string {
-	if m := reBase64.FindString(s); m != "" && hasDigit(m) && hasLetter(m) {
+	h := encodedSet.Scan(s)
+	if m := h.Find(0); m != "" && hasDigit(m) && hasLetter(m) {
 		return m
 	}
-	return reHex.FindString(s)
+	return h.Find(1)
 }

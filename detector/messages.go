@@ -1,0 +1,204 @@
+package detector
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/mcptrail/mcptrail/detector/textscan"
+)
+
+// messageCache keeps what the engine decodes from the JSON of tool calls'
+// arguments, tool results and tool lists, by the JSON's bytes: the same
+// calls, results and lists come again and again, in many sessions. What it
+// returns is shared, and nobody changes it.
+type messageCache struct {
+	texts *textCache
+	// args, results and lists are keyed by the xxhash64 of the JSON (and,
+	// for lists, of the server name); bytes counts the JSON they hold.
+	args, results map[uint64]*decodedLeaves
+	lists         map[uint64]*decodedTools
+	bytes         int
+}
+
+// decodedLeaves are the string leaves of a JSON value and their texts,
+// with what the detections derive from all of them (made on first use).
+type decodedLeaves struct {
+	raw    []byte
+	leaves []textscan.Leaf
+	texts  []*leafText
+
+	text    *string
+	values  [][]textscan.Value
+	checked bool
+	secrets []textscan.Secret
+	encoded string
+}
+
+// argText is the leaves' strings, each followed by a newline.
+func (d *decodedLeaves) argText() string {
+	if d.text == nil {
+		var b strings.Builder
+		for _, l := range d.leaves {
+			b.WriteString(l.Text)
+			b.WriteByte('\n')
+		}
+		s := b.String()
+		d.text = &s
+	}
+	return *d.text
+}
+
+// leafValues are the values of each leaf's text.
+func (d *decodedLeaves) leafValues() [][]textscan.Value {
+	if d.values == nil {
+		d.values = make([][]textscan.Value, len(d.texts))
+		for i, t := range d.texts {
+			d.values[i] = t.Values()
+		}
+	}
+	return d.values
+}
+
+// payload returns the secrets and the encoded run in argText
+// (textscan.Secrets and textscan.Encoded).
+func (d *decodedLeaves) payload() ([]textscan.Secret, string) {
+	if !d.checked {
+		d.checked = true
+		text := d.argText()
+		d.secrets, d.encoded = textscan.Secrets(text), textscan.Encoded(text)
+	}
+	return d.secrets, d.encoded
+}
+
+// decodedTools are the tool definitions of a tools/list result.
+type decodedTools struct {
+	server string
+	raw    []byte
+	tools  []Tool
+}
+
+// Bounds of a messageCache: the entries of each map and the JSON bytes of
+// all (when full, it starts over), and the longest JSON it keeps.
+const (
+	maxMessages      = 8192
+	maxMessageBytes  = 32 << 20
+	maxCachedMessage = 64 << 10
+)
+
+func newMessageCache() *messageCache {
+	return &messageCache{
+		texts:   newTextCache(),
+		args:    map[uint64]*decodedLeaves{},
+		results: map[uint64]*decodedLeaves{},
+		lists:   map[uint64]*decodedTools{},
+	}
+}
+
+// callArgs returns the leaves of a tools/call request's arguments (none
+// when params is not an object with them).
+func (mc *messageCache) callArgs(params jsontext.Value) *decodedLeaves {
+	return mc.cached(mc.args, params, func() *decodedLeaves {
+		var p struct {
+			Arguments jsontext.Value `json:"arguments"`
+		}
+		d := &decodedLeaves{}
+		if json.Unmarshal(params, &p) == nil {
+			d.leaves = textscan.AppendLeaves(nil, p.Arguments, "")
+			d.texts = mc.texts.of(d.leaves)
+		}
+		return d
+	})
+}
+
+// toolResult returns the leaves of a tools/call result (resultLeaves).
+func (mc *messageCache) toolResult(result jsontext.Value) *decodedLeaves {
+	return mc.cached(mc.results, result, func() *decodedLeaves {
+		d := &decodedLeaves{leaves: resultLeaves(result)}
+		d.texts = mc.texts.of(d.leaves)
+		return d
+	})
+}
+
+// toolList returns the definitions of a tools/list result (decodeTools).
+func (mc *messageCache) toolList(server string, result jsontext.Value) []Tool {
+	key := xxhash.Sum64String(server) ^ xxhash.Sum64(result)*31
+	if d := mc.lists[key]; d != nil && d.server == server && bytes.Equal(d.raw, result) {
+		return d.tools
+	}
+	tools := decodeTools(server, result)
+	if mc.keep(len(mc.lists), len(result)) {
+		mc.lists[key] = &decodedTools{server: server, raw: bytes.Clone(result), tools: tools}
+	}
+	return tools
+}
+
+// cached returns m's entry for raw, made by decode on a miss.
+func (mc *messageCache) cached(m map[uint64]*decodedLeaves, raw []byte, decode func() *decodedLeaves) *decodedLeaves {
+	key := xxhash.Sum64(raw)
+	if d := m[key]; d != nil && bytes.Equal(d.raw, raw) {
+		return d
+	}
+	d := decode()
+	if mc.keep(len(m), len(raw)) {
+		d.raw = bytes.Clone(raw)
+		m[key] = d
+	}
+	return d
+}
+
+// keep reports whether a decoded message of n bytes is kept, in a map of
+// entries entries; it makes room when needed.
+func (mc *messageCache) keep(entries, n int) bool {
+	if n > maxCachedMessage {
+		return false
+	}
+	if entries >= maxMessages || mc.bytes+n > maxMessageBytes {
+		clear(mc.args)
+		clear(mc.results)
+		clear(mc.lists)
+		mc.bytes = 0
+	}
+	mc.bytes += n
+	return true
+}
+
+// resultLeaves returns the text of a tool result: its content's text (and
+// resource text), structured content and any other string, without the
+// content items' type tags.
+func resultLeaves(result jsontext.Value) []textscan.Leaf {
+	leaves := textscan.AppendLeaves(nil, result, "")
+	return slices.DeleteFunc(leaves, func(l textscan.Leaf) bool {
+		return l.Path == "type" || strings.HasSuffix(l.Path, ".type") ||
+			l.Path == "mimeType" || strings.HasSuffix(l.Path, ".mimeType")
+	})
+}
+
+// decodeTools reads the tool definitions of a tools/list result.
+func decodeTools(server string, result jsontext.Value) []Tool {
+	var r struct {
+		Tools []struct {
+			Name        string         `json:"name"`
+			Description string         `json:"description"`
+			InputSchema jsontext.Value `json:"inputSchema"`
+			Annotations jsontext.Value `json:"annotations"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(result, &r); err != nil {
+		return nil
+	}
+	out := make([]Tool, 0, len(r.Tools))
+	for _, t := range r.Tools {
+		schema := string(t.InputSchema)
+		out = append(out, Tool{
+			Server: server, Name: t.Name, Description: t.Description, Schema: schema,
+			Annotations: string(t.Annotations),
+			Hash:        xxhash.Sum64String(t.Name + "\x00" + t.Description + "\x00" + schema),
+		})
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package prefilter
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// cond is a condition every match of an expression meets: a boolean
+// combination of literals the lower-cased text must hold and runs of
+// characters from a set it must have.
+type cond struct {
+	op   condOp
+	lit  string  // opLit
+	run  runAtom // opRun
+	subs []*cond // opAnd, opOr
+	id   int     // opLit, opRun: the atom's index in its Set
+}
+
+type condOp uint8
+
+const (
+	opAll  condOp = iota // always true
+	opNone               // never true (the expression cannot match)
+	opLit                // lit occurs
+	opRun                // a run of run.min bytes from run.set occurs
+	opAnd
+	opOr
+)
+
+var (
+	condAll  = &cond{op: opAll}
+	condNone = &cond{op: opNone}
+)
+
+// runAtom is a run of at least min consecutive bytes of set.
+type runAtom struct {
+	set byteSet
+	min int
+}
+
+// byteSet is a set of bytes.
+type byteSet [4]uint64
+
+func (s *byteSet) add(c byte)      { s[c>>6] |= 1 << (c & 63) }
+func (s *byteSet) has(c byte) bool { return s[c>>6]&(1<<(c&63)) != 0 }
+
+func lit(s string) *cond {
+	if len(s) < minAtomLen {
+		return condAll
+	}
+	if len(s) > maxAtomLen {
+		s = s[:maxAtomLen]
+	}
+	return &cond{op: opLit, lit: s}
+}
+
+// piecesCond is the condition that one of ps occurs.
+func piecesCond(ps []piece) *cond {
+	subs := make([]*cond, len(ps))
+	for i, p := range ps {
+		subs[i] = lit(p.s)
+	}
+	return or(subs...)
+}
+
+func and(cs ...*cond) *cond {
+	var subs []*cond
+	for _, c := range cs {
+		switch c.op {
+		case opAll:
+			continue
+		case opNone:
+			return condNone
+		case opAnd:
+			subs = append(subs, c.subs...)
+		default:
+			subs = append(subs, c)
+		}
+	}
+	subs = uniq(subs)
+	switch len(subs) {
+	case 0:
+		return condAll
+	case 1:
+		return subs[0]
+	}
+	return &cond{op: opAnd, subs: subs}
+}
+
+func or(cs ...*cond) *cond {
+	var subs []*cond
+	for _, c := range cs {
+		switch c.op {
+		case opAll:
+			return condAll
+		case opNone:
+			continue
+		case opOr:
+			subs = append(subs, c.subs...)
+		default:
+			subs = append(subs, c)
+		}
+	}
+	subs = uniq(subs)
+	switch len(subs) {
+	case 0:
+		return condNone
+	case 1:
+		return subs[0]
+	}
+	return &cond{op: opOr, subs: subs}
+}
+
+// uniq drops the literal atoms that repeat an earlier one.
+func uniq(cs []*cond) []*cond {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(cs, func(c *cond) bool {
+		if c.op != opLit {
+			return false
+		}
+		if seen[c.lit] {
+			return true
+		}
+		seen[c.lit] = true
+		return false
+	})
+}
+
+// eval evaluates c given which literal (a bit each) and run atoms the
+// text holds.
+func (c *cond) eval(lits []uint64, runs []bool) bool {
+	switch c.op {
+	case opAll:
+		return true
+	case opNone:
+		return false
+	case opLit:
+		return c.id>>6 < len(lits) && lits[c.id>>6]&(1<<(c.id&63)) != 0
+	case opRun:
+		return runs[c.id]
+	case opAnd:
+		for _, s := range c.subs {
+			if !s.eval(lits, runs) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, s := range c.subs {
+			if s.eval(lits, runs) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// String writes c for tests and debugging.
+func (c *cond) String() string {
+	switch c.op {
+	case opAll:
+		return "*"
+	case opNone:
+		return "∅"
+	case opLit:
+		return fmt.Sprintf("%q", c.lit)
+	case opRun:
+		return fmt.Sprintf("run{%d}", c.run.min)
+	}
+	parts := make([]string, len(c.subs))
+	for i, s := range c.subs {
+		parts[i] = s.String()
+	}
+	sep := " & "
+	if c.op == opOr {
+		sep = " | "
+	}
+	return "(" + strings.Join(parts, sep) + ")"
+}

@@ -1,0 +1,375 @@
+package prefilter
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Hits is what a Scan found in one text.
+type Hits struct {
+	set *Set
+	s   string
+	// lower is s lower-cased.
+	lower []byte
+	// lits tells which literals the text holds (a bit per literal), runs
+	// which run atoms.
+	lits []uint64
+	runs []bool
+	// starts are the places of the literals of first sets, kws those of
+	// the keywords, in the order found.
+	starts []start
+	kws    []kwHit
+	// folds: the text holds U+017F or U+212A.
+	folds bool
+	// cands are starts sorted by expression then place, expression i's
+	// from candFrom[i] (made on first use); kwPos the keyword places sorted
+	// by keyword, keyword k's from kwFrom[k].
+	cands    []start
+	candFrom []int32
+	kwPos    []int32
+	kwFrom   []int32
+	// rd reads inputs to matchAt.
+	rd strings.Reader
+}
+
+// start is a place a match of an expression may start: the literal there
+// ends at end, at says what must hold at pos, and follow what must come
+// after the literal.
+type start struct {
+	expr     int32
+	pos, end int32
+	at       anchor
+	follow   *follow
+}
+
+// kwHit is a place a keyword occurs.
+type kwHit struct {
+	kw, pos int32
+}
+
+// Scan finds the literals of the set's expressions in s, the text the
+// expressions are to run on.
+func (set *Set) Scan(s string) *Hits {
+	h := &Hits{set: set, s: s, lower: lowerBytes(s)}
+	h.folds = strings.Contains(s, "\u017f") || strings.Contains(s, "\u212a")
+	if set.trie != nil {
+		h.lits = make([]uint64, (len(set.lits)+63)/64)
+		set.trie.Walk(h.lower, func(end, n, pattern int64) bool {
+			h.lits[pattern>>6] |= 1 << (pattern & 63)
+			pos := int32(end - n + 1)
+			for _, k := range set.keywordOf[pattern] {
+				h.kws = append(h.kws, kwHit{k, pos})
+			}
+			for _, f := range set.firstOf[pattern] {
+				h.starts = append(h.starts, start{expr: f.expr, pos: pos, end: int32(end + 1), at: f.at, follow: f.follow})
+			}
+			return true
+		})
+	}
+	if len(set.runs) > 0 {
+		h.runs = make([]bool, len(set.runs))
+		for i, r := range set.runs {
+			h.runs[i] = hasRun(h.lower, r)
+		}
+	}
+	return h
+}
+
+// lowerBytes returns s with its ASCII letters lower-cased. When there are
+// none it returns s's own bytes, which nobody may change (the scan only
+// reads them).
+func lowerBytes(s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return b
+		}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// hasRun reports whether b holds r.min consecutive bytes of r.set.
+func hasRun(b []byte, r runAtom) bool {
+	n := 0
+	for _, c := range b {
+		if !r.set.has(c) {
+			n = 0
+			continue
+		}
+		if n++; n >= r.min {
+			return true
+		}
+	}
+	return false
+}
+
+// Index returns the start of the leftmost match of expression i in
+// s[from:to], as an offset in s, or -1: what
+// Regexp(i).FindStringIndex(s[from:to]) reports, with s the scanned text.
+func (h *Hits) Index(i, from, to int) int {
+	e := &h.set.exprs[i]
+	if e.skippedFold && h.folds {
+		return find(e.re, h.s, from, to)
+	}
+	if !e.starts {
+		if !e.cond.eval(h.lits, h.runs) {
+			return -1
+		}
+		return find(e.re, h.s, from, to)
+	}
+	cands := h.candidates(i)
+	k, _ := slices.BinarySearchFunc(cands, from, func(c start, pos int) int { return int(c.pos) - pos })
+	tried := -1
+	if e.textStart || e.lineStart && h.follows(e.lineFollow, from, to) {
+		if h.matchAt(e, from, from, to) {
+			return from
+		}
+		tried = from
+	}
+	nl := -1 // the next line start to try, when lineStart
+	if e.lineStart {
+		nl = h.nextLine(e.lineFollow, from+1, to)
+	}
+	for {
+		for k < len(cands) && h.skip(cands[k], tried, from, to) {
+			k++
+		}
+		pos := -1
+		if k < len(cands) {
+			pos = int(cands[k].pos)
+		}
+		if nl >= 0 && (pos < 0 || nl < pos) {
+			pos, nl = nl, h.nextLine(e.lineFollow, nl+1, to)
+		}
+		if pos < 0 {
+			return -1
+		}
+		tried = pos
+		if h.matchAt(e, pos, from, to) {
+			return pos
+		}
+	}
+}
+
+// skip reports whether c need not be tried in s[from:to]: its place was
+// tried, its literal runs past to, or the match must start a word (or a
+// line) and c follows a word character (or is inside a line).
+func (h *Hits) skip(c start, tried, from, to int) bool {
+	pos := int(c.pos)
+	switch {
+	case pos <= tried || int(c.end) > to:
+		return true
+	case pos > from && c.at == anchorWord && isWordByte(h.s[pos-1]):
+		return true
+	case pos > from && c.at == anchorLine && h.s[pos-1] != '\n':
+		return true
+	}
+	return !h.follows(c.follow, int(c.end), to)
+}
+
+// follows reports whether f holds at pos in s[:to]: skip bytes, then one
+// of its literals. A nil (or unknown) f always holds.
+func (h *Hits) follows(f *follow, pos, to int) bool {
+	if f == nil || !f.ok {
+		return true
+	}
+	end := pos
+	for end < to && f.skip.has(h.lower[end]) {
+		end++
+	}
+	from := end
+	if f.skipFirst {
+		// A literal may start inside the run of skip bytes.
+		from = pos
+	}
+	for q := from; q <= end; q++ {
+		if hasLit(f.lits, h.lower[q:to]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLit reports whether b starts with one of lits (sorted, none a prefix
+// of another): only the greatest literal not above b can.
+func hasLit(lits []string, b []byte) bool {
+	i, found := slices.BinarySearchFunc(lits, b, compareLit)
+	if found {
+		return true
+	}
+	if i == 0 {
+		return false
+	}
+	l := lits[i-1]
+	return len(l) <= len(b) && string(b[:len(l)]) == l
+}
+
+// compareLit compares l and b as strings.
+func compareLit(l string, b []byte) int {
+	for i := 0; i < len(l) && i < len(b); i++ {
+		if l[i] != b[i] {
+			return int(l[i]) - int(b[i])
+		}
+	}
+	return len(l) - len(b)
+}
+
+// Keyword returns where keyword k occurs in the scanned text (lower-cased),
+// in increasing order; the slice is shared.
+func (h *Hits) Keyword(k int) []int32 {
+	if h.kwFrom == nil {
+		// A counting sort by keyword: each keyword's places stay in the
+		// order found, which is increasing.
+		n := len(h.set.keywords)
+		h.kwFrom = make([]int32, n+1)
+		for _, kh := range h.kws {
+			h.kwFrom[kh.kw+1]++
+		}
+		for i := 1; i < len(h.kwFrom); i++ {
+			h.kwFrom[i] += h.kwFrom[i-1]
+		}
+		h.kwPos = make([]int32, len(h.kws))
+		next := slices.Clone(h.kwFrom[:n])
+		for _, kh := range h.kws {
+			h.kwPos[next[kh.kw]] = kh.pos
+			next[kh.kw]++
+		}
+	}
+	return h.kwPos[h.kwFrom[k]:h.kwFrom[k+1]]
+}
+
+// MatchIn reports whether expression i matches in s[from:to].
+func (h *Hits) MatchIn(i, from, to int) bool { return h.Index(i, from, to) >= 0 }
+
+// Match reports whether expression i matches in the scanned text.
+func (h *Hits) Match(i int) bool { return h.Index(i, 0, len(h.s)) >= 0 }
+
+// Find returns the leftmost match of expression i in the scanned text:
+// what Regexp(i).FindString(s) returns.
+func (h *Hits) Find(i int) string {
+	e := &h.set.exprs[i]
+	if !e.starts || e.skippedFold && h.folds {
+		if !h.MayMatch(i) {
+			return ""
+		}
+		return e.re.FindString(h.s)
+	}
+	pos := h.Index(i, 0, len(h.s))
+	if pos < 0 {
+		return ""
+	}
+	// The match the anchored expression finds at pos is the one the
+	// unanchored search prefers there.
+	end := h.end(e, pos, len(h.s))
+	if pos == 0 {
+		loc := e.at0.FindStringIndex(h.s[:end])
+		return h.s[:loc[1]]
+	}
+	loc := e.atN.FindStringIndex(h.s[pos-1 : end])
+	return h.s[pos : pos-1+loc[1]]
+}
+
+// MayMatch reports whether expression i can match in the scanned text: a
+// false answer is sure, a true one is not.
+func (h *Hits) MayMatch(i int) bool {
+	e := &h.set.exprs[i]
+	switch {
+	case e.skippedFold && h.folds:
+		return true
+	case e.starts:
+		return len(h.candidates(i)) > 0 || e.textStart || e.lineStart
+	}
+	return e.cond.eval(h.lits, h.runs)
+}
+
+// nextLine returns the first position in [from, to) that follows a
+// newline and where f holds, or -1.
+func (h *Hits) nextLine(f *follow, from, to int) int {
+	for from < to {
+		i := strings.IndexByte(h.s[from-1:to-1], '\n')
+		if i < 0 {
+			return -1
+		}
+		pos := from + i
+		if h.follows(f, pos, to) {
+			return pos
+		}
+		from = pos + 1
+	}
+	return -1
+}
+
+// end returns how much of s[:to] a match of e at pos can look at: its
+// longest match and the rune after it.
+func (h *Hits) end(e *expr, pos, to int) int {
+	if e.maxLen < 0 {
+		return to
+	}
+	return min(to, pos+e.maxLen+utf8.UTFMax)
+}
+
+// matchAt reports whether e matches starting at pos in s[from:to].
+func (h *Hits) matchAt(e *expr, pos, from, to int) bool {
+	end := h.end(e, pos, to)
+	re, in := e.atN, h.s[max(pos-1, 0):end]
+	if pos == from {
+		re, in = e.at0, h.s[from:end]
+	}
+	if len(in) <= shortInput {
+		return re.MatchString(in)
+	}
+	// On a long input the backtracker would first clear a bitmap as large
+	// as the input times the program; the automaton a reader gets stops
+	// where the match attempt fails.
+	h.rd.Reset(in)
+	return re.MatchReader(&h.rd)
+}
+
+// shortInput is the input length up to which matchAt lets the regexp
+// package pick its (backtracking) matcher.
+const shortInput = 64
+
+// candidates returns the places where matches of expression i can start,
+// sorted.
+func (h *Hits) candidates(i int) []start {
+	if h.candFrom == nil {
+		h.candFrom = make([]int32, len(h.set.exprs)+1)
+		for _, st := range h.starts {
+			h.candFrom[st.expr+1]++
+		}
+		for k := 1; k < len(h.candFrom); k++ {
+			h.candFrom[k] += h.candFrom[k-1]
+		}
+		h.cands = make([]start, len(h.starts))
+		next := slices.Clone(h.candFrom[:len(h.set.exprs)])
+		for _, st := range h.starts {
+			h.cands[next[st.expr]] = st
+			next[st.expr]++
+		}
+		for k := range h.set.exprs {
+			slices.SortFunc(h.cands[h.candFrom[k]:h.candFrom[k+1]], func(a, b start) int {
+				if a.pos != b.pos {
+					return int(a.pos - b.pos)
+				}
+				return int(a.end - b.end)
+			})
+		}
+	}
+	return h.cands[h.candFrom[i]:h.candFrom[i+1]]
+}
+
+func find(re *regexp.Regexp, s string, from, to int) int {
+	loc := re.FindStringIndex(s[from:to])
+	if loc == nil {
+		return -1
+	}
+	return loc[0] + from
+}
