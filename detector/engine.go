@@ -58,6 +58,7 @@ type Engine struct {
 	classCache map[classKey][]string
 	scoreCache map[scoreKey]textscan.Injection
 	msgs       *messageCache
+	stats      engineStats
 }
 
 // New returns an Engine.
@@ -243,6 +244,7 @@ func (e *Engine) evictOldest(emit Emit) {
 		}
 	}
 	if oldest != nil {
+		e.stats.evicted.Add(1)
 		e.end(oldest, emit)
 	}
 }

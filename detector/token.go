@@ -45,10 +45,11 @@ func newTokens() *tokens {
 	return &tokens{fps: newLRU[string, *tokenHistory](maxTokenHistory), sessions: map[string]*authSession{}}
 }
 
-// tokenHistory is where one fingerprint was used.
+// tokenHistory is where one fingerprint was used: the servers it was
+// presented to and the clients that presented it.
 type tokenHistory struct {
-	servers []string
-	hosts   []string
+	servers    []string
+	presenters []*presenter
 }
 
 // authSession is what a session's OAuth events said.
@@ -143,12 +144,9 @@ func (d *tokens) use(s *Session, o *Observation, tok *schemas.Token, emit Emit) 
 		}
 		h.servers = pushKnown(h.servers, key)
 	}
-	if rec.Host != "" && !slices.Contains(h.hosts, rec.Host) {
-		if len(h.hosts) > 0 && s.once(RuleTokenMultiHost+fp+rec.Host) {
-			finding(RuleTokenMultiHost, High, "One bearer token is used from several hosts",
-				fmt.Sprintf("token %s… from host %s, earlier from %s", short, rec.Host, strings.Join(h.hosts, ", ")))
-		}
-		h.hosts = pushKnown(h.hosts, rec.Host)
+	if earlier := h.presentedFrom(rec.Host, s.ID); len(earlier) > 0 && s.once(RuleTokenMultiHost+fp+rec.Host) {
+		finding(RuleTokenMultiHost, High, "One bearer token is used from several hosts",
+			fmt.Sprintf("token %s… from host %s, earlier from %s", short, rec.Host, strings.Join(earlier, ", ")))
 	}
 }
 

@@ -51,13 +51,18 @@ func Secrets(s string) []Secret {
 	return out
 }
 
-var sensitivePath = prefilter.MustCompile(`(?i)(?:^|[\s'"=:(/])(?:~|\$home|/home/[^/\s]+|/root|/users/[^/\s]+)?/?\.(?:ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts|config)|aws/credentials|kube/config|netrc|npmrc|pypirc|docker/config\.json|git-credentials|gnupg/|config/gcloud|env(?:\.[a-z]+)?\b)|/etc/(?:shadow|passwd|sudoers)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml|txt)\b|\b\w+\.(?:pem|p12|pfx|key)\b`)
+var sensitivePath = prefilter.MustCompile(`(?i)(?:^|[\s'"\x60=:(<\[,;*/])(?:~|\$home|/home/[^/\s]+|/root|/users/[^/\s]+)?/?\.(?:ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts|config)|aws/credentials|kube/config|netrc|npmrc|pypirc|docker/config\.json|git-credentials|gnupg/|config/gcloud|env(?:\.[a-z]+)?\b)|/etc/(?:shadow|passwd|sudoers)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\b(?:credentials|secrets?)\.(?:json|ya?ml|toml|txt)\b|\b\w+\.(?:pem|p12|pfx|key)\b`)
+
+// pathOpeners are the characters that may open a path in text (spaces,
+// quotes, back quotes, brackets, list punctuation and Markdown emphasis):
+// a sensitivePath match starts with at most one of them.
+const pathOpeners = " \t\n\r\f\v'\"`=:(<[,;*"
 
 // SensitivePath returns the first reference in s to a file that holds
 // credentials (SSH keys, cloud credentials, .env files, key stores), or "".
 func SensitivePath(s string) string {
 	m := sensitivePath.Scan(s).Find(0)
-	return strings.TrimLeft(m, " \t\n'\"=:(")
+	return strings.TrimLeft(m, pathOpeners)
 }
 
 // encodedSet holds the expressions of a base64 run (0) and of a hex run

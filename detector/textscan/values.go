@@ -118,9 +118,9 @@ func classify(tok string, add func(ValueKind, string)) {
 		}
 		return
 	}
-	if tok[0] == '/' || tok[0] == '~' || strings.HasPrefix(tok, "./") || strings.HasPrefix(tok, "$HOME/") {
+	if tok[0] == '/' || tok[0] == '~' || strings.HasPrefix(tok, "$HOME/") {
 		if strings.Count(tok, "/") >= 2 || tok[0] == '~' {
-			add(ValuePath, lower)
+			add(ValuePath, strings.TrimRight(lower, "/"))
 		}
 		return
 	}
@@ -128,11 +128,15 @@ func classify(tok string, add func(ValueKind, string)) {
 	if k := strings.IndexByte(host, '/'); k > 0 {
 		host = host[:k]
 	}
-	if d := strings.LastIndexByte(host, '.'); d > 0 && d < len(host)-2 {
+	if d := strings.LastIndexByte(host, '.'); d > 0 && d < len(host)-2 && host[0] != '.' {
 		tld := lowerASCII(host[d+1:])
 		if len(tld) <= 12 && allLetters(tld) && !fileExtensions[tld] && hostChars(host) {
 			add(ValueDomain, NormalizeURL(tok))
 		}
+		return
+	}
+	if relativePath(tok) || dotFileName(tok) {
+		add(ValuePath, strings.TrimRight(lower, "/"))
 		return
 	}
 	digits, letters, under, other := 0, 0, 0, 0
