@@ -16,7 +16,8 @@ type Emit func(Finding)
 
 // Detection is one built-in detection. Observe sees every observation of
 // every session in order and emits what it concludes; state that spans
-// sessions lives in the Detection, bounded.
+// sessions lives in the Detection, bounded. The Observation is valid only
+// during the call (the engine reuses it); what it points to stays valid.
 type Detection interface {
 	Observe(s *Session, o *Observation, emit Emit)
 }
@@ -58,6 +59,7 @@ type Engine struct {
 	classCache map[classKey][]string
 	scoreCache map[scoreKey]textscan.Injection
 	msgs       *messageCache
+	obs        Observation // the observation being made, reused
 	stats      engineStats
 }
 
@@ -110,9 +112,15 @@ func (e *Engine) Observe(rec *schemas.Record, emit Emit) {
 	if s.Client == "" && rec.Client != nil {
 		s.Client = rec.Client.Name
 	}
-	e.events = schemas.AppendEvents(e.events[:0], rec)
+	var msg *parsedMessage
+	if len(rec.Msg) > 0 {
+		msg = e.msgs.parse(rec.Msg)
+		e.events = schemas.AppendParsedEvents(e.events[:0], rec, msg.msgs, msg.batch, msg.err)
+	} else {
+		e.events = schemas.AppendEvents(e.events[:0], rec)
+	}
 	for i := range e.events {
-		e.observe(s, rec, &e.events[i], emit)
+		e.observe(s, rec, &e.events[i], msg, i, emit)
 	}
 	if e.sinceSweep++; e.sinceSweep >= 4096 {
 		e.sinceSweep = 0
@@ -133,8 +141,11 @@ func (e *Engine) Close(emit Emit) {
 	}
 }
 
-func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emit Emit) {
-	o := &Observation{Event: ev, Record: rec}
+// observe runs the detections over ev, the event of message i of msg (what
+// the engine parsed of rec.Msg; nil when there is none).
+func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg *parsedMessage, i int, emit Emit) {
+	o := &e.obs
+	*o = Observation{Event: ev, Record: rec}
 	// After the detections: a call's argument values and a result's texts
 	// join the session's history.
 	var addCall, rememberResult *Call
@@ -142,7 +153,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 	case ev.Dir == schemas.ClientToServer && ev.Kind == schemas.EventKind(mcp.KindRequest):
 		c := &Call{ID: string(ev.RPCID), TS: ev.TS, Server: ev.ServerName, Method: string(ev.Method), Tool: ev.Target}
 		if c.Method == "tools/call" {
-			c.args = e.msgs.callArgs(ev.Params)
+			c.args = msg.callArgs(e.msgs, i)
 			c.Args, c.argTexts = c.args.leaves, c.args.texts
 			c.Classes = e.classes(s, c.Server, c.Tool)
 			s.appendCall(c)
@@ -163,7 +174,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, emi
 		c.Answered, c.IsError = true, ev.IsError
 		switch c.Method {
 		case "tools/call":
-			result := e.msgs.toolResult(ev.Result)
+			result := msg.toolResult(e.msgs, i)
 			c.Result, c.resultTexts = result.leaves, result.texts
 			c.Injection = e.scoreResult(s, c)
 			rememberResult = c

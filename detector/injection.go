@@ -151,8 +151,11 @@ func segments(text string) [][2]int {
 }
 
 func followThrough(s *Session, o *Observation, emit Emit) {
+	if len(s.Passages) == 0 {
+		return
+	}
 	c := o.Call
-	args := strings.ToLower(strings.TrimSuffix(c.ArgText(), "\n"))
+	args := c.lowerArgText()
 	for _, p := range s.Passages {
 		if p.Call == c {
 			continue

@@ -10,19 +10,55 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/mcptrail/mcptrail/detector/textscan"
+	"github.com/mcptrail/mcptrail/schemas/mcp"
 )
 
-// messageCache keeps what the engine decodes from the JSON of tool calls'
-// arguments, tool results and tool lists, by the JSON's bytes: the same
-// calls, results and lists come again and again, in many sessions. What it
-// returns is shared, and nobody changes it.
+// messageCache keeps what the engine decodes from the JSON of records'
+// messages, tool calls' arguments, tool results and tool lists, by the
+// JSON's bytes: the same messages, calls, results and lists come again and
+// again, in many sessions. What it returns is shared, and nobody changes
+// it.
 type messageCache struct {
 	texts *textCache
-	// args, results and lists are keyed by the xxhash64 of the JSON (and,
-	// for lists, of the server name); bytes counts the JSON they hold.
+	// parsed, args, results and lists are keyed by the xxhash64 of the
+	// JSON (and, for lists, of the server name); bytes counts the JSON
+	// they hold.
+	parsed        map[uint64]*parsedMessage
 	args, results map[uint64]*decodedLeaves
 	lists         map[uint64]*decodedTools
 	bytes         int
+}
+
+// parsedMessage is what mcp.AppendParse made of a record's msg, and the
+// arguments or result of each of its messages once the engine looked them
+// up (so that a message seen again is neither walked nor hashed again).
+type parsedMessage struct {
+	raw   []byte
+	msgs  []mcp.Message // Params and Result are slices of raw
+	batch bool
+	err   error
+	// decoded holds, per message, its callArgs or toolResult.
+	decoded []*decodedLeaves
+	// one and oneDecoded hold msgs and decoded for a message that is not
+	// a batch, saving two allocations.
+	one        [1]mcp.Message
+	oneDecoded [1]*decodedLeaves
+}
+
+// callArgs is messageCache.callArgs of message i's params.
+func (p *parsedMessage) callArgs(mc *messageCache, i int) *decodedLeaves {
+	if p.decoded[i] == nil {
+		p.decoded[i] = mc.callArgs(p.msgs[i].Params)
+	}
+	return p.decoded[i]
+}
+
+// toolResult is messageCache.toolResult of message i's result.
+func (p *parsedMessage) toolResult(mc *messageCache, i int) *decodedLeaves {
+	if p.decoded[i] == nil {
+		p.decoded[i] = mc.toolResult(p.msgs[i].Result)
+	}
+	return p.decoded[i]
 }
 
 // decodedLeaves are the string leaves of a JSON value and their texts,
@@ -33,6 +69,7 @@ type decodedLeaves struct {
 	texts  []*leafText
 
 	text    *string
+	lower   *string
 	values  [][]textscan.Value
 	checked bool
 	secrets []textscan.Secret
@@ -51,6 +88,15 @@ func (d *decodedLeaves) argText() string {
 		d.text = &s
 	}
 	return *d.text
+}
+
+// lowerText is argText lower-cased, without its last newline.
+func (d *decodedLeaves) lowerText() string {
+	if d.lower == nil {
+		s := strings.ToLower(strings.TrimSuffix(d.argText(), "\n"))
+		d.lower = &s
+	}
+	return *d.lower
 }
 
 // leafValues are the values of each leaf's text.
@@ -93,10 +139,31 @@ const (
 func newMessageCache() *messageCache {
 	return &messageCache{
 		texts:   newTextCache(),
+		parsed:  map[uint64]*parsedMessage{},
 		args:    map[uint64]*decodedLeaves{},
 		results: map[uint64]*decodedLeaves{},
 		lists:   map[uint64]*decodedTools{},
 	}
+}
+
+// parse returns what mcp.AppendParse makes of a record's msg, which must
+// not be empty.
+func (mc *messageCache) parse(msg []byte) *parsedMessage {
+	key := xxhash.Sum64(msg)
+	if p := mc.parsed[key]; p != nil && bytes.Equal(p.raw, msg) {
+		return p
+	}
+	keep := mc.keep(len(mc.parsed), len(msg))
+	p := &parsedMessage{raw: msg}
+	if keep {
+		p.raw = bytes.Clone(msg)
+		mc.parsed[key] = p
+	}
+	p.msgs, p.batch, p.err = mcp.AppendParse(p.one[:0], p.raw)
+	if p.decoded = p.oneDecoded[:]; len(p.msgs) > 1 {
+		p.decoded = make([]*decodedLeaves, len(p.msgs))
+	}
+	return p
 }
 
 // callArgs returns the leaves of a tools/call request's arguments (none
@@ -158,6 +225,7 @@ func (mc *messageCache) keep(entries, n int) bool {
 		return false
 	}
 	if entries >= maxMessages || mc.bytes+n > maxMessageBytes {
+		clear(mc.parsed)
 		clear(mc.args)
 		clear(mc.results)
 		clear(mc.lists)

@@ -51,6 +51,14 @@ func (c *Call) ArgText() string {
 	return c.args.argText()
 }
 
+// lowerArgText is ArgText lower-cased, without its last newline.
+func (c *Call) lowerArgText() string {
+	if c.args == nil {
+		return ""
+	}
+	return c.args.lowerText()
+}
+
 // LeafValues are the concrete values (textscan.Values) of each argument
 // leaf, in the order of Args. The slices are shared: callers must not
 // change them.

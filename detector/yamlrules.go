@@ -18,6 +18,9 @@ type patternRules struct {
 	// matches memoizes, per argument or result text, where each rule
 	// matches (-1: nowhere, unknown: not yet run): texts repeat.
 	matches map[*leafText][]int32
+	// hits is the slice of scans matchLeaves reuses from one observation
+	// to the next.
+	hits []*prefilter.Hits
 }
 
 // unknownMatch marks a rule not yet run on a text.
@@ -89,7 +92,11 @@ func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
 // result), returned with any it made.
 func (d *patternRules) matchLeaves(s *Session, o *Observation, i int, leaves []textscan.Leaf, texts []*leafText, hits []*prefilter.Hits, emit Emit) []*prefilter.Hits {
 	if hits == nil {
-		hits = make([]*prefilter.Hits, len(leaves))
+		if cap(d.hits) < len(leaves) {
+			d.hits = make([]*prefilter.Hits, len(leaves))
+		}
+		hits = d.hits[:len(leaves)]
+		clear(hits)
 	}
 	r := d.rules[i]
 	for k, l := range leaves {

@@ -85,6 +85,18 @@ func AppendEvents(dst []Event, rec *Record) []Event {
 	return appendEvents(dst, rec, msgs, batch, err)
 }
 
+// AppendParsedEvents is AppendEvents given what mcp.AppendParse made of
+// rec.Msg (its messages, batch flag and error), for a caller that parsed
+// rec.Msg already, or parsed equal bytes and kept the result: the message
+// is not walked again. The events' Params and Result are those of msgs.
+// A rec without msg gives its one event whatever msgs holds.
+func AppendParsedEvents(dst []Event, rec *Record, msgs []mcp.Message, batch bool, parseErr error) []Event {
+	if len(rec.Msg) == 0 {
+		return appendEvents(dst, rec, nil, false, nil)
+	}
+	return appendEvents(dst, rec, msgs, batch, parseErr)
+}
+
 // appendEvents is AppendEvents given what mcp.Parse made of rec.Msg.
 func appendEvents(dst []Event, rec *Record, msgs []mcp.Message, batch bool, parseErr error) []Event {
 	base := Event{

@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"bytes"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -75,4 +77,24 @@ func readFile(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestAppendParsedEvents(t *testing.T) {
+	recs, errs := readAll(t, readFile(t, "testdata/sample.capture.jsonl"))
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	// Messages that are not JSON-RPC objects or batches, and data after
+	// the message, give an invalid event with the parse error.
+	for _, msg := range []string{`"text"`, `42`, `{"jsonrpc":"2.0","id":1,"result":{}} {}`} {
+		recs = append(recs, &Record{V: 1, Session: "s", Dir: ClientToServer, Msg: []byte(msg)})
+	}
+	for i, rec := range recs {
+		// Parse equal bytes elsewhere, as a cache keyed by content would.
+		msgs, batch, err := mcp.AppendParse(nil, bytes.Clone(rec.Msg))
+		got := AppendParsedEvents(nil, rec, msgs, batch, err)
+		if want := NewEvents(rec); !reflect.DeepEqual(got, want) {
+			t.Errorf("record %d: AppendParsedEvents\n%+v\nNewEvents\n%+v", i, got, want)
+		}
+	}
 }
