@@ -112,6 +112,8 @@ type Stats struct {
 	Held            atomic.Int64 // records in the current batch, not yet stored and acknowledged
 	ChainWaiting    atomic.Int64 // chained records waiting for an earlier one
 	PendingRequests atomic.Int64 // requests waiting for their response
+	BusLag          atomic.Int64 // nanoseconds the newest record of the latest batch waited on the bus (bus.Lag)
+	BusPending      atomic.Int64 // records behind the latest ones taken, on the bus (bus.Lag)
 }
 
 // Processor is `mcptrail process`: it consumes capture records, turns them
@@ -129,6 +131,7 @@ type Processor struct {
 	cur    *batch
 	rec    schemas.Record // its Msg is a slice of the delivery's value, which the batch keeps
 	stats  Stats
+	lag    bus.Lag
 
 	deadTable    bool // write dead_letters rows
 	lastInsert   time.Duration
@@ -181,9 +184,11 @@ func (p *Processor) Run(ctx context.Context, cons bus.Consumer) error {
 			switch {
 			case err == nil:
 				failures = 0
+				p.lag.Observe(time.Now(), ds)
 			case ctx.Err() != nil:
 				continue
 			case errors.Is(err, context.DeadlineExceeded):
+				p.lag.Idle(time.Now()) // nothing came
 			case errors.Is(err, bus.ErrClosed):
 				p.shutdown(ctx, cons)
 				return fmt.Errorf("processor: consume: %w", err)
@@ -218,6 +223,8 @@ func (p *Processor) gauges() {
 	p.stats.Held.Store(int64(p.cur.records))
 	p.stats.ChainWaiting.Store(int64(p.chains.Waiting()))
 	p.stats.PendingRequests.Store(int64(p.norm.Pairer().Pending()))
+	p.stats.BusLag.Store(int64(p.lag.Lag()))
+	p.stats.BusPending.Store(int64(p.lag.Pending()))
 }
 
 // due reports whether the current batch should be written now.
@@ -446,19 +453,23 @@ func (p *Processor) report(ctx context.Context, now time.Time) {
 		rate = float64(records-p.lastRecords) / secs
 	}
 	inserted, dead := s.Inserted.Load(), s.DeadLetters.Load()
+	lag, pending := p.lag.Peak(), p.lag.Pending()
 	p.lastReport, p.lastRecords = now, records
 	p.log.Info("processor: progress",
 		"records", records, "records_per_s", int64(rate), "rows_inserted", s.Inserted.Load(),
 		"batches", s.Batches.Load(), "dead_letters", s.DeadLetters.Load(),
 		"chain_problems", s.ChainProblems.Load(), "chain_duplicates", s.Duplicates.Load(),
 		"chain_waiting", p.chains.Waiting(), "pending_requests", p.norm.Pairer().Pending(),
-		"insert_retries", s.InsertRetries.Load(), "last_insert_ms", p.lastInsert.Milliseconds())
+		"insert_retries", s.InsertRetries.Load(), "last_insert_ms", p.lastInsert.Milliseconds(),
+		"bus_lag_ms", lag.Milliseconds(), "bus_pending", pending)
 	m := func(name string, v float64) Metric {
 		return Metric{TS: now, Component: "processor", Instance: p.cfg.Instance, Name: name, Value: v}
 	}
 	// rows_inserted and dead_letters are this period's counts (the
 	// pipeline dashboard sums them per interval); the *_total samples are
-	// the counts since the processor started.
+	// the counts since the processor started. bus_lag_ms is the highest
+	// wait on the bus of the newest record of a batch taken in the period
+	// (0 when idle with no backlog); bus_pending is the backlog now.
 	samples := []Metric{
 		m("records_total", float64(records)),
 		m("records_per_s", rate),
@@ -472,6 +483,8 @@ func (p *Processor) report(ctx context.Context, now time.Time) {
 		m("insert_ms", float64(p.lastInsert.Milliseconds())),
 		m("chain_waiting", float64(p.chains.Waiting())),
 		m("pending_requests", float64(p.norm.Pairer().Pending())),
+		m("bus_lag_ms", float64(lag)/float64(time.Millisecond)),
+		m("bus_pending", float64(pending)),
 	}
 	p.lastInserted, p.lastDead = inserted, dead
 	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)

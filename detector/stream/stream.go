@@ -55,7 +55,17 @@ type Stats struct {
 	// Sessions is how many sessions the engine held after the last
 	// batch.
 	Sessions int64
+	// BusLag is how long the newest record of the latest batch had waited
+	// on the bus, or 0 once the consumer is idle with no backlog; see
+	// bus.Lag.
+	BusLag time.Duration
+	// BusPending is the backlog behind the records taken last.
+	BusPending int64
 }
+
+// idleWait is how long Run waits for records before it takes the consumer
+// for idle (for Stats.BusLag).
+const idleWait = time.Second
 
 // Runner is the live detector loop.
 type Runner struct {
@@ -63,6 +73,8 @@ type Runner struct {
 	// The counters of Stats, atomic so that they may be read while Run
 	// works (metrics).
 	records, undecodable, findings, storeRetries, sessions atomic.Int64
+	busLag, busLagPeak, busPending                         atomic.Int64
+	lag                                                    bus.Lag // Run's
 }
 
 // New returns a Runner.
@@ -87,6 +99,7 @@ func (r *Runner) Stats() Stats {
 	return Stats{
 		Records: r.records.Load(), Undecodable: r.undecodable.Load(), Findings: r.findings.Load(),
 		StoreRetries: r.storeRetries.Load(), Sessions: r.sessions.Load(),
+		BusLag: time.Duration(r.busLag.Load()), BusPending: r.busPending.Load(),
 	}
 }
 
@@ -102,13 +115,22 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	for {
-		ds, err := r.cfg.Consumer.Fetch(ctx, r.cfg.BatchSize)
+		fctx, cancel := context.WithTimeout(ctx, idleWait)
+		ds, err := r.cfg.Consumer.Fetch(fctx, r.cfg.BatchSize)
+		cancel()
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			r.lag.Idle(time.Now())
+			r.noteLag()
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("stream: fetch: %w", err)
 		}
+		r.lag.Observe(time.Now(), ds)
+		r.noteLag()
 		batch = batch[:0]
 		r.records.Add(int64(len(ds)))
 		for _, d := range ds {
@@ -138,6 +160,22 @@ func (r *Runner) Run(ctx context.Context) error {
 			return fmt.Errorf("stream: ack %d records: %w", len(ds), err)
 		}
 	}
+}
+
+// PeakBusLag returns the highest Stats.BusLag since the last call (or the
+// current one, when higher) and starts a new period: the lag sample of a
+// period. It is safe to call while Run works.
+func (r *Runner) PeakBusLag() time.Duration {
+	return time.Duration(max(r.busLagPeak.Swap(0), r.busLag.Load()))
+}
+
+// noteLag publishes the bus lag and backlog for Stats and PeakBusLag.
+func (r *Runner) noteLag() {
+	lag := int64(r.lag.Lag())
+	r.busLag.Store(lag)
+	for peak := r.busLagPeak.Load(); lag > peak && !r.busLagPeak.CompareAndSwap(peak, lag); peak = r.busLagPeak.Load() {
+	}
+	r.busPending.Store(int64(r.lag.Pending()))
 }
 
 // store writes the findings, retrying with capped exponential backoff

@@ -145,3 +145,115 @@ func TestRunnerOnEmbeddedNATS(t *testing.T) {
 		t.Errorf("%d records redelivered after acknowledgement", len(ds))
 	}
 }
+
+// gateStore holds its first insert until open is closed.
+type gateStore struct {
+	open    chan struct{}
+	holding chan struct{} // closed when the first insert waits
+	once    sync.Once
+}
+
+func (s *gateStore) Insert(ctx context.Context, _ []detector.Finding) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	close(s.holding)
+	select {
+	case <-s.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestRunnerBusLag: records published before the runner starts wait on
+// the bus; while it holds a batch (its findings not stored yet) the stats
+// show the records behind it and how long they waited; once all are taken
+// and nothing more comes, both are 0.
+func TestRunnerBusLag(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := busurl.Open(ctx, "embedded://"+t.TempDir()+"?listen=127.0.0.1:0&partitions=1", bus.Config{}, natsserver.Starter(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pub, err := b.Publisher(ctx, bus.PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := time.Now()
+	const sessions = 30
+	for i := range sessions {
+		session := fmt.Sprintf("sess-%02d", i)
+		for _, v := range sessionRecords(t, session) {
+			if err := pub.Publish(ctx, bus.Message{Key: []byte(session), Value: v}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := pub.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const wait = 300 * time.Millisecond
+	time.Sleep(wait)
+
+	cons, err := b.Consumer(ctx, bus.ConsumerConfig{Group: "detector"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	eng, err := detector.New(detector.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &gateStore{open: make(chan struct{}), holding: make(chan struct{})}
+	run, err := New(Config{Engine: eng, Consumer: cons, Store: store, BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run.Run(rctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	select {
+	case <-store.holding:
+	case <-ctx.Done():
+		t.Fatal("no findings to store")
+	}
+	st := run.Stats()
+	if total := int64(sessions * 4); st.BusPending != total-st.Records || st.BusPending == 0 {
+		t.Errorf("holding a batch after %d of %d records: backlog %d, want %d", st.Records, total, st.BusPending, total-st.Records)
+	}
+	if st.BusLag < wait || st.BusLag > time.Since(published) {
+		t.Errorf("holding a batch: lag %v, want at least %v and at most %v", st.BusLag, wait, time.Since(published))
+	}
+	peak := run.PeakBusLag()
+	if peak != st.BusLag {
+		t.Errorf("peak lag %v, want the lag %v", peak, st.BusLag)
+	}
+	close(store.open)
+
+	deadline := time.After(30 * time.Second)
+	for st = run.Stats(); st.Records < sessions*4 || st.BusPending > 0 || st.BusLag > 0; st = run.Stats() {
+		select {
+		case <-deadline:
+			t.Fatalf("stats %+v: want every record taken, no backlog and no lag once idle", st)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if p := run.PeakBusLag(); p < wait {
+		t.Errorf("peak lag of the drain %v, want at least %v", p, wait)
+	}
+	if p := run.PeakBusLag(); p != 0 {
+		t.Errorf("peak lag %v in a period with no records", p)
+	}
+}

@@ -14,6 +14,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -46,6 +47,16 @@ type Delivery struct {
 	// Redelivered is true when the bus delivered this record before and
 	// did not get an acknowledgement for it (as far as the bus can tell).
 	Redelivered bool
+	// Stored is when the bus stored the record: the JetStream message
+	// timestamp, or the Kafka record timestamp (the time the producer sent
+	// it). Zero when the bus did not say.
+	Stored time.Time
+	// Pending is the backlog behind the record when the bus delivered it:
+	// how many records of its partition were stored after it (JetStream's
+	// pending count; Kafka's high-water mark minus the offset, minus one).
+	// For a redelivered record JetStream counts only those not delivered
+	// yet.
+	Pending uint64
 
 	// Ack is the implementation's handle for acknowledging the delivery.
 	Ack any

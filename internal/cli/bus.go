@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
@@ -76,8 +77,11 @@ TLS is on when --tls-cert and --tls-key name a PEM certificate and key; with
 The bus stops cleanly on SIGINT or SIGTERM, writing out its store.
 
 Metrics and health: with --metrics-listen host:port (off by default) it
-serves the process's Prometheus metrics on /metrics, liveness on /healthz
-and readiness on /readyz (ready once the server accepts clients).`,
+serves Prometheus metrics on /metrics (mcptrail_bus_*, from the server's own
+monitoring: client connections, messages and bytes in and out, slow
+consumers, subscriptions, and the JetStream streams, consumers, messages
+and bytes stored; and the process's), liveness on /healthz and readiness on
+/readyz (ready once the server accepts clients).`,
 		Example: `  mcptrail bus
   mcptrail bus --listen 0.0.0.0:4222 --data-dir /var/lib/mcptrail/bus \
     --tls-cert bus.pem --tls-key bus-key.pem
@@ -138,8 +142,9 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 		ctx = context.Background()
 	}
 	ready := telemetry.NewReadiness("starting the NATS server")
+	reg := promreg.NewRegistry()
 	if o.metrics != "" {
-		tsrv, err := telemetry.Start(ctx, telemetry.Config{Addr: o.metrics, Metrics: promreg.Handler(promreg.NewRegistry()), Ready: ready.Check, Logger: log})
+		tsrv, err := telemetry.Start(ctx, telemetry.Config{Addr: o.metrics, Metrics: promreg.Handler(reg), Ready: ready.Check, Logger: log})
 		if err != nil {
 			return withCode(ExitFailure, "bus: %w", err)
 		}
@@ -163,6 +168,7 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 	if err != nil {
 		return withCode(ExitFailure, "%w", err)
 	}
+	reg.MustRegister(newBusCollector(srv))
 	auth := "none"
 	switch {
 	case o.operator != "":
@@ -184,4 +190,72 @@ func runBus(cmd *cobra.Command, o *busOptions) error {
 	srv.Shutdown()
 	log.Info("bus stopped")
 	return nil
+}
+
+// busCollector exposes the embedded server's monitoring as mcptrail_bus_*
+// metrics, read once per scrape.
+type busCollector struct {
+	srv     *natsserver.Server
+	metrics []busMetric
+}
+
+// busMetric is one metric of busCollector.
+type busMetric struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(natsserver.Stats) float64
+}
+
+func newBusCollector(srv *natsserver.Server) *busCollector {
+	c := &busCollector{srv: srv}
+	add := func(name, help string, typ prometheus.ValueType, value func(natsserver.Stats) float64) {
+		c.metrics = append(c.metrics, busMetric{prometheus.NewDesc(name, help, nil, nil), typ, value})
+	}
+	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
+	add("mcptrail_bus_connections", "Clients connected to the bus.", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.Connections) })
+	add("mcptrail_bus_connections_total", "Client connections accepted since the bus started.", counter,
+		func(s natsserver.Stats) float64 { return float64(s.TotalConnections) })
+	add("mcptrail_bus_in_messages_total", "Messages the bus received (publications, acknowledgements, API requests).", counter,
+		func(s natsserver.Stats) float64 { return float64(s.InMsgs) })
+	add("mcptrail_bus_in_bytes_total", "Bytes of the messages the bus received.", counter,
+		func(s natsserver.Stats) float64 { return float64(s.InBytes) })
+	add("mcptrail_bus_out_messages_total", "Messages the bus sent (deliveries, acknowledgements, API replies).", counter,
+		func(s natsserver.Stats) float64 { return float64(s.OutMsgs) })
+	add("mcptrail_bus_out_bytes_total", "Bytes of the messages the bus sent.", counter,
+		func(s natsserver.Stats) float64 { return float64(s.OutBytes) })
+	add("mcptrail_bus_slow_consumers_total", "Clients disconnected for not reading fast enough.", counter,
+		func(s natsserver.Stats) float64 { return float64(s.SlowConsumers) })
+	add("mcptrail_bus_subscriptions", "Active subscriptions.", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.Subscriptions) })
+	add("mcptrail_bus_jetstream_streams", "JetStream streams (a capture topic and its dead letters make two).", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.JetStream.Streams) })
+	add("mcptrail_bus_jetstream_consumers", "JetStream consumers (one per consumer group and partition).", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.JetStream.Consumers) })
+	add("mcptrail_bus_jetstream_messages", "Records the JetStream streams hold.", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.JetStream.Messages) })
+	add("mcptrail_bus_jetstream_bytes", "Bytes of the records the JetStream streams hold.", gauge,
+		func(s natsserver.Stats) float64 { return float64(s.JetStream.Bytes) })
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *busCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.metrics {
+		ch <- m.desc
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *busCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := c.srv.Stats()
+	if err != nil {
+		for _, m := range c.metrics {
+			ch <- prometheus.NewInvalidMetric(m.desc, err)
+		}
+		return
+	}
+	for _, m := range c.metrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.value(st))
+	}
 }

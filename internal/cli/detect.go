@@ -27,6 +27,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/progress"
 	"github.com/mcptrail/mcptrail/internal/telemetry"
 	"github.com/mcptrail/mcptrail/internal/telemetry/promreg"
+	"github.com/mcptrail/mcptrail/processor"
 	"github.com/mcptrail/mcptrail/processor/store"
 	"github.com/mcptrail/mcptrail/schemas"
 )
@@ -50,6 +51,8 @@ type detectOptions struct {
 	sessionURL    string
 	alertSeverity string
 	metricsListen string
+	instance      string
+	metricsEvery  time.Duration
 }
 
 func newDetectCommand() *cobra.Command {
@@ -71,16 +74,20 @@ until interrupted: findings go to the ClickHouse findings table
 (--clickhouse), and incidents at --alert-severity or above (one per session)
 to Alertmanager's v2 API, a signed JSON webhook and a Slack-compatible
 webhook. Records are acknowledged only once their findings are stored.
+With --clickhouse it also writes, every --metrics-interval, its bus lag
+(bus_lag_ms: the longest a batch's newest record had waited on the bus when
+taken, in the period; 0 when idle) and backlog (bus_pending) to the
+pipeline_metrics table, as --instance.
 
 The built-in rules (detector/rules) always apply; --rules adds a folder of
 YAML rule files, which may also replace a built-in class or rule by name.
 
 Metrics and health (--bus only): with --metrics-listen host:port (off by
 default) it serves Prometheus metrics on /metrics (mcptrail_detector_*:
-records observed, findings by rule and severity, active sessions, alert
-deliveries and errors), liveness on /healthz and readiness on /readyz:
-ready once it joined the consumer group and, with --clickhouse, while
-ClickHouse answers a ping.`,
+records observed, findings by rule and severity, active sessions, bus lag
+and backlog, alert deliveries and errors), liveness on /healthz and
+readiness on /readyz: ready once it joined the consumer group and, with
+--clickhouse, while ClickHouse answers a ping.`,
 		Example: `  mcptrail detect --input capture.jsonl --format table
   mcptrail detect --input capture.jsonl --rules ./my-rules --min-severity high
   mcptrail detect --bus embedded --clickhouse clickhouse://detector@localhost:9000 \
@@ -108,6 +115,9 @@ ClickHouse answers a ping.`,
 	f.StringVar(&o.slack, "slack-webhook", "", "Slack-compatible incoming webhook URL for alerts")
 	f.StringVar(&o.sessionURL, "session-url", "", "link template for an alert's session, e.g. https://grafana/d/mcptrail-session?var-session={{.Session | urlquery}}")
 	f.StringVar(&o.alertSeverity, "alert-severity", "high", "alert on incidents at this severity or above")
+	host, _ := os.Hostname()
+	f.StringVar(&o.instance, "instance", host, "name of this detector in pipeline_metrics (--bus with --clickhouse)")
+	f.DurationVar(&o.metricsEvery, "metrics-interval", processor.DefaultMetricsEvery, "period of the pipeline_metrics samples (--bus with --clickhouse)")
 	telemetry.AddFlag(f, &o.metricsListen)
 	return cmd
 }
@@ -118,6 +128,9 @@ func runDetect(cmd *cobra.Command, o *detectOptions) error {
 	}
 	if o.metricsListen != "" && o.busURL == "" {
 		return withCode(ExitFailure, "detect: --%s serves the live detector's metrics; it needs --bus", telemetry.FlagName)
+	}
+	if o.metricsEvery <= 0 {
+		return withCode(ExitFailure, "detect: --metrics-interval must be positive")
 	}
 	minSev, err := detector.ParseSeverity(o.minSeverity)
 	if err != nil {
@@ -220,6 +233,7 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 	}
 	cfg := stream.Config{Engine: eng, OnFinding: onFinding, Logger: log}
 	var ping telemetry.Check
+	var samples *store.Sink
 	if o.chURL != "" {
 		ready.NotReady("connecting to ClickHouse")
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -234,6 +248,9 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 			return withCode(ExitFailure, "detect: %w", err)
 		}
 		cfg.Store = w
+		if samples, err = store.NewSink(conn, o.database); err != nil {
+			return withCode(ExitFailure, "detect: %w", err)
+		}
 		ping = func(ctx context.Context) error {
 			if err := conn.Ping(ctx); err != nil {
 				return fmt.Errorf("ClickHouse %s: %w", store.Redact(o.chURL), err)
@@ -274,6 +291,12 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 	go func() { done <- run.Run(ctx) }()
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
+	var sample <-chan time.Time // pipeline_metrics samples, with ClickHouse
+	if samples != nil {
+		st := time.NewTicker(o.metricsEvery)
+		defer st.Stop()
+		sample = st.C
+	}
 	for {
 		select {
 		case err := <-done:
@@ -289,8 +312,30 @@ func detectBus(cmd *cobra.Command, o *detectOptions, eng *detector.Engine, print
 					log.Warn("alert refresh failed", "err", err)
 				}
 			}
-			log.Info("detector progress", "sessions", run.Stats().Sessions, "summary", report.Summary())
+			st := run.Stats()
+			log.Info("detector progress", "sessions", st.Sessions, "bus_lag_ms", st.BusLag.Milliseconds(), "bus_pending", st.BusPending,
+				"summary", report.Summary())
+		case now := <-sample:
+			writeDetectorSamples(ctx, samples, o.instance, now, run, log)
 		}
+	}
+}
+
+// writeDetectorSamples records the detector's bus lag in pipeline_metrics
+// for the pipeline dashboard: bus_lag_ms, the highest lag in the period
+// (0 when idle), and bus_pending, the backlog now.
+func writeDetectorSamples(ctx context.Context, sink *store.Sink, instance string, now time.Time, run *stream.Runner, log *slog.Logger) {
+	lag, pending := run.PeakBusLag(), run.Stats().BusPending
+	m := func(name string, v float64) processor.Metric {
+		return processor.Metric{TS: now, Component: "detector", Instance: instance, Name: name, Value: v}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sink.InsertMetrics(ctx, []processor.Metric{
+		m("bus_lag_ms", float64(lag)/float64(time.Millisecond)),
+		m("bus_pending", float64(pending)),
+	}); err != nil {
+		log.Debug("detector: pipeline_metrics not recorded", "err", err)
 	}
 }
 
@@ -382,6 +427,12 @@ func registerDetectorMetrics(reg *prometheus.Registry, run *stream.Runner, notif
 	promreg.GaugeFunc(reg, "mcptrail_detector_sessions_active", "Sessions the engine keeps state for.", func() float64 {
 		return float64(run.Stats().Sessions)
 	})
+	promreg.GaugeFunc(reg, "mcptrail_detector_bus_lag_seconds",
+		"How long the newest record of the latest batch had waited on the bus when taken; 0 once idle with no backlog.",
+		func() float64 { return run.Stats().BusLag.Seconds() })
+	promreg.GaugeFunc(reg, "mcptrail_detector_bus_pending_records",
+		"Records on the bus behind the latest ones taken (the consumer group's backlog as this member sees it).",
+		func() float64 { return float64(run.Stats().BusPending) })
 	if notifier == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,7 +154,7 @@ func TestDetectBusMetrics(t *testing.T) {
 	if m := fams.Missing("mcptrail_detector_records_observed_total", "mcptrail_detector_records_undecodable_total",
 		"mcptrail_detector_findings_total", "mcptrail_detector_store_retries_total", "mcptrail_detector_sessions_active",
 		"mcptrail_detector_alerts_sent_total", "mcptrail_detector_alert_errors_total", "mcptrail_detector_incidents_open",
-		"go_goroutines"); len(m) > 0 {
+		"mcptrail_detector_bus_lag_seconds", "mcptrail_detector_bus_pending_records", "go_goroutines"); len(m) > 0 {
 		t.Errorf("metric families missing: %v", m)
 	}
 	printed := float64(strings.Count(stdout.String(), "\n"))
@@ -173,6 +174,9 @@ func TestDetectBusMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v (and more than 0)", name, v, want)
 		}
 	}
+	// Everything taken and nothing more coming: no backlog, no lag.
+	telemetrytest.WaitValue(t, addr, 10*time.Second, telemetrytest.Equals(0), "mcptrail_detector_bus_pending_records")
+	telemetrytest.WaitValue(t, addr, 10*time.Second, telemetrytest.Equals(0), "mcptrail_detector_bus_lag_seconds")
 
 	cancel()
 	select {
@@ -214,5 +218,46 @@ func publishLines(t *testing.T, url string, lines []string) {
 	}
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDetectBusLagSamples: detect --bus with --clickhouse writes its bus
+// lag and backlog to pipeline_metrics (as the pipeline dashboard reads
+// them), on a real NATS server and the ClickHouse engine: records that
+// waited on the bus before it started show in bus_lag_ms, and once it
+// has taken them all the backlog is 0.
+func TestDetectBusLagSamples(t *testing.T) {
+	tau := readLines(t, tauSetPath)
+	e := newPipelineEnv(t)
+	e.migrate(t, "detlag")
+	published := time.Now()
+	e.publish(t, "detlag", tau)
+	const wait = 1500 * time.Millisecond // every record waits at least this long
+	time.Sleep(wait)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- Main(ctx, []string{"detect", "--bus", e.busURL("detlag"), "--group", "detector", "--clickhouse", e.chURL,
+			"--database", "detlag", "--instance", "det-test", "--metrics-interval", "250ms"}, strings.NewReader(""), &syncBuffer{}, logs)
+	}()
+	last := "SELECT toUInt64(argMax(value, ts)) FROM detlag.pipeline_metrics WHERE component = 'detector' AND instance = 'det-test' AND metric = 'bus_pending'"
+	drained := "SELECT toUInt64(countIf(value >= " + strconv.FormatInt(wait.Milliseconds(), 10) + ") > 0) FROM detlag.pipeline_metrics WHERE component = 'detector' AND metric = 'bus_lag_ms'"
+	e.waitRows(t, drained, 1, 60*time.Second, logs)
+	e.waitRows(t, last, 0, 30*time.Second, logs)
+	maxLag := e.uint(t, "SELECT toUInt64(max(value)) FROM detlag.pipeline_metrics WHERE component = 'detector' AND metric = 'bus_lag_ms'")
+	if elapsed := uint64(time.Since(published).Milliseconds()); maxLag > elapsed {
+		t.Errorf("bus_lag_ms up to %d, more than the %d ms since the records were published", maxLag, elapsed)
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("detect exited %d: %s", c, tail(logs.String(), 10))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("detect did not stop")
 	}
 }

@@ -73,16 +73,19 @@ reorderings and conflicts go to the chain_problems table and the log.
 ` + "`mcptrail verify`" + ` checks the stored streams completely.
 
 Progress: every --metrics-interval a line with records/s, rows inserted,
-dead letters and chain problems goes to stderr, and samples go to the
-pipeline_metrics table. SIGINT or SIGTERM stops it: the current batch is
-finished within --shutdown-grace or abandoned without acknowledgement.
+dead letters, chain problems and the bus lag goes to stderr, and samples go
+to the pipeline_metrics table, among them bus_lag_ms (the longest a batch's
+newest record had waited on the bus when taken, in the period; 0 when idle)
+and bus_pending (the records still on the bus behind those taken). SIGINT
+or SIGTERM stops it: the current batch is finished within --shutdown-grace
+or abandoned without acknowledgement.
 
 Metrics and health: with --metrics-listen host:port (off by default) it
 serves Prometheus metrics on /metrics (mcptrail_processor_*: records
 consumed, rows inserted, insert duration, batches, retries, dead letters,
-chain problems, records held), liveness on /healthz and readiness on
-/readyz: ready once it joined the consumer group and while ClickHouse
-answers a ping.
+chain problems, records held, bus lag and backlog), liveness on /healthz
+and readiness on /readyz: ready once it joined the consumer group and while
+ClickHouse answers a ping.
 
 --clickhouse takes clickhouse://user:pass@host:9000 (native protocol, the
 default choice) or http(s)://host:8123 (HTTP). Run mcptrail migrate first.`,
@@ -236,4 +239,10 @@ func registerProcessorMetrics(reg *prometheus.Registry, s *processor.Stats) {
 	} {
 		promreg.GaugeFunc(reg, g.name, g.help, func() float64 { return float64(g.v.Load()) })
 	}
+	promreg.GaugeFunc(reg, "mcptrail_processor_bus_lag_seconds",
+		"How long the newest record of the latest batch had waited on the bus when taken; 0 once idle with no backlog.",
+		func() float64 { return time.Duration(s.BusLag.Load()).Seconds() })
+	promreg.GaugeFunc(reg, "mcptrail_processor_bus_pending_records",
+		"Records on the bus behind the latest ones taken (the consumer group's backlog as this member sees it).",
+		func() float64 { return float64(s.BusPending.Load()) })
 }

@@ -1,6 +1,6 @@
 // Package bustest is the conformance suite every bus implementation
 // passes, against a real broker: counts with zero loss, per-session order,
-// keying by xxhash64, redelivery after a consumer dies mid-batch, a group
+// keying by xxhash64, each delivery's stored time and backlog, redelivery after a consumer dies mid-batch, a group
 // rebalance, dead letters, a broker restart mid-stream, and the publisher's
 // behaviour while the bus is down.
 package bustest
@@ -36,6 +36,7 @@ type Backend struct {
 func Run(t *testing.T, b Backend) {
 	s := &suite{b: b}
 	t.Run("PublishConsume100k", s.testPublishConsume100k)
+	t.Run("StoredAndPending", s.testStoredAndPending)
 	t.Run("TooLarge", s.testTooLarge)
 	t.Run("KillMidBatch", s.testKillMidBatch)
 	t.Run("Rebalance", s.testRebalance)

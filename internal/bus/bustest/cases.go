@@ -382,3 +382,86 @@ func (s *suite) testBusDown(t *testing.T) {
 	restarted = true
 	publishAll(t, ctx, p, []record{{"back", 0}}, 300)
 }
+
+// testStoredAndPending: each delivery says when the bus stored the record
+// (within the publishing window) and how many records of its partition
+// were stored after it; a bus.Lag fed with the batches sees the backlog
+// shrink to 0 and the wait of the records.
+func (s *suite) testStoredAndPending(t *testing.T) {
+	b, _ := s.open(t, "lag")
+	ctx := ctxFor(t, 2*time.Minute)
+	want := workload("lag", 40, 25)
+	perPartition := make([]uint64, partitions)
+	for _, r := range want {
+		perPartition[bus.Partition([]byte(r.session), partitions)]++
+	}
+	before := time.Now()
+	publishAll(t, ctx, s.publisher(t, b), want, 200)
+	after := time.Now()
+	const wait = 300 * time.Millisecond // the records wait this long at least
+	time.Sleep(wait)
+
+	c := s.consumer(t, b, bus.ConsumerConfig{Group: "lag"})
+	defer c.Close()
+	const slack = 50 * time.Millisecond // timestamp precision (Kafka: ms)
+	var lag bus.Lag
+	delivered := make([]uint64, partitions) // per partition, in position order
+	var maxPending uint64
+	tl := newTally()
+	for batch := 0; tl.unique() < len(want); batch++ {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ds, err := c.Fetch(fctx, 100)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("consumed %d of %d: %v", tl.unique(), len(want), err)
+			}
+			continue
+		}
+		taken := time.Now()
+		lag.Observe(taken, ds)
+		tl.add(ds)
+		for _, d := range ds {
+			if d.Stored.Before(before.Add(-slack)) || d.Stored.After(after.Add(slack)) {
+				t.Fatalf("partition %d position %d stored at %v, outside the publishing window [%v, %v]",
+					d.Partition, d.Position, d.Stored, before, after)
+			}
+			if d.Redelivered {
+				t.Fatalf("partition %d position %d redelivered on a healthy bus", d.Partition, d.Position)
+			}
+			delivered[d.Partition]++
+			if behind := perPartition[d.Partition] - delivered[d.Partition]; d.Pending != behind {
+				t.Fatalf("partition %d position %d (record %d of %d): pending %d, want %d",
+					d.Partition, d.Position, delivered[d.Partition], perPartition[d.Partition], d.Pending, behind)
+			}
+		}
+		if got := lag.Lag(); got < wait || got > taken.Sub(before)+slack {
+			t.Fatalf("batch %d: lag %v, want at least %v and at most %v", batch, got, wait, taken.Sub(before))
+		}
+		// The backlog is what the partitions delivered from still hold.
+		var behind uint64
+		for p, n := range delivered {
+			if n > 0 {
+				behind += perPartition[p] - n
+			}
+		}
+		if got := lag.Pending(); got != behind {
+			t.Fatalf("batch %d: backlog %d, want %d", batch, got, behind)
+		}
+		maxPending = max(maxPending, behind)
+		if err := c.Ack(ctx, ds...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkComplete(t, tl, want)
+	if maxPending == 0 {
+		t.Errorf("no backlog seen while taking %d records in batches", len(want))
+	}
+	if n := lag.Pending(); n != 0 {
+		t.Errorf("backlog %d after every record was taken", n)
+	}
+	lag.Idle(time.Now())
+	if l := lag.Lag(); l != 0 {
+		t.Errorf("lag %v when idle with no backlog", l)
+	}
+}

@@ -202,6 +202,10 @@ func (c *consumer) deliver(n int) []*bus.Delivery {
 		d.Partition = m.Partition
 		d.Position = uint64(m.Offset)
 		d.Redelivered = pa.redelivered
+		d.Stored = m.Time
+		if behind := m.HighWaterMark - m.Offset - 1; behind > 0 {
+			d.Pending = uint64(behind)
+		}
 		d.Ack = pa
 		out[i] = d
 		*m = kafka.Message{}

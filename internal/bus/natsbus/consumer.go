@@ -266,6 +266,8 @@ func (c *consumer) fill(d *bus.Delivery, h *ackHandle, r received) {
 		Partition:   r.p.idx,
 		Position:    r.meta.Sequence.Stream,
 		Redelivered: r.meta.NumDelivered > 1,
+		Stored:      r.meta.Timestamp,
+		Pending:     r.meta.NumPending,
 		Ack:         h,
 	}
 }
