@@ -55,6 +55,9 @@ type Stats struct {
 	// Sessions is how many sessions the engine held after the last
 	// batch.
 	Sessions int64
+	// SessionsEvicted is how many sessions the engine ended early because
+	// it held its maximum (their state was dropped).
+	SessionsEvicted int64
 	// BusLag is how long the newest record of the latest batch had waited
 	// on the bus, or 0 once the consumer is idle with no backlog; see
 	// bus.Lag.
@@ -98,7 +101,7 @@ func New(cfg Config) (*Runner, error) {
 func (r *Runner) Stats() Stats {
 	return Stats{
 		Records: r.records.Load(), Undecodable: r.undecodable.Load(), Findings: r.findings.Load(),
-		StoreRetries: r.storeRetries.Load(), Sessions: r.sessions.Load(),
+		StoreRetries: r.storeRetries.Load(), Sessions: r.sessions.Load(), SessionsEvicted: r.cfg.Engine.Evicted(),
 		BusLag: time.Duration(r.busLag.Load()), BusPending: r.busPending.Load(),
 	}
 }

@@ -424,6 +424,9 @@ func registerDetectorMetrics(reg *prometheus.Registry, run *stream.Runner, notif
 		stat(func(s stream.Stats) int64 { return s.Undecodable }))
 	promreg.CounterFunc(reg, "mcptrail_detector_store_retries_total", "Failed inserts of findings into ClickHouse retried.",
 		stat(func(s stream.Stats) int64 { return s.StoreRetries }))
+	promreg.CounterFunc(reg, "mcptrail_detector_sessions_evicted_total",
+		"Sessions ended before they went idle because the engine held its maximum (their state was dropped).",
+		stat(func(s stream.Stats) int64 { return s.SessionsEvicted }))
 	promreg.GaugeFunc(reg, "mcptrail_detector_sessions_active", "Sessions the engine keeps state for.", func() float64 {
 		return float64(run.Stats().Sessions)
 	})

@@ -152,7 +152,7 @@ func TestDetectBusMetrics(t *testing.T) {
 	telemetrytest.WaitValue(t, addr, 30*time.Second, telemetrytest.Above(0), "mcptrail_detector_alert_errors_total")
 	fams := telemetrytest.Scrape(t, addr)
 	if m := fams.Missing("mcptrail_detector_records_observed_total", "mcptrail_detector_records_undecodable_total",
-		"mcptrail_detector_findings_total", "mcptrail_detector_store_retries_total", "mcptrail_detector_sessions_active",
+		"mcptrail_detector_findings_total", "mcptrail_detector_store_retries_total", "mcptrail_detector_sessions_active", "mcptrail_detector_sessions_evicted_total",
 		"mcptrail_detector_alerts_sent_total", "mcptrail_detector_alert_errors_total", "mcptrail_detector_incidents_open",
 		"mcptrail_detector_bus_lag_seconds", "mcptrail_detector_bus_pending_records", "go_goroutines"); len(m) > 0 {
 		t.Errorf("metric families missing: %v", m)
