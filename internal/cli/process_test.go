@@ -30,14 +30,15 @@ const (
 	tauSetPath = "../../../shared/datasets/taubench-airline-benign/taubench-airline-benign.capture.jsonl"
 )
 
-// pipelineEnv is a real NATS JetStream server and a real ClickHouse engine
-// (the chDB bridge) shared by the subtests; each subtest uses its own topic
-// and database.
+// pipelineEnv is a real bus (NATS JetStream here, Kafka in
+// process_kafka_test.go) and a real ClickHouse engine (the chDB bridge)
+// shared by the subtests; each subtest uses its own topic and database.
 type pipelineEnv struct {
 	bridge *chdbtest.Bridge
 	conn   clickhouse.Conn
 	chURL  string
-	nats   *natsserver.Server
+	// busURL is the bus URL of a topic.
+	busURL func(topic string) string
 }
 
 func newPipelineEnv(t *testing.T) *pipelineEnv {
@@ -48,10 +49,9 @@ func newPipelineEnv(t *testing.T) *pipelineEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return &pipelineEnv{bridge: b, conn: b.Open(t), chURL: "http://" + b.Addr() + "/", nats: srv}
+	return &pipelineEnv{bridge: b, conn: b.Open(t), chURL: "http://" + b.Addr() + "/",
+		busURL: func(topic string) string { return "nats://" + srv.Addr() + "/" + topic }}
 }
-
-func (e *pipelineEnv) busURL(topic string) string { return "nats://" + e.nats.Addr() + "/" + topic }
 
 // migrate creates database db with mcptrail migrate.
 func (e *pipelineEnv) migrate(t *testing.T, db string) {
@@ -125,6 +125,21 @@ func rowsOf(t *testing.T, lines [][]byte) uint64 {
 // publish puts lines on the topic, keyed by their session.
 func (e *pipelineEnv) publish(t *testing.T, topic string, lines [][]byte) {
 	t.Helper()
+	msgs := make([]bus.Message, len(lines))
+	var rec schemas.Record
+	for i, l := range lines {
+		key := "poison"
+		if processor.Decode(l, &rec) == nil {
+			key = rec.Session
+		}
+		msgs[i] = bus.Message{Key: []byte(key), Value: l}
+	}
+	e.publishMessages(t, topic, msgs)
+}
+
+// publishMessages puts msgs on the topic and waits until the bus has them.
+func (e *pipelineEnv) publishMessages(t *testing.T, topic string, msgs []bus.Message) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := busurl.Open(ctx, e.busURL(topic), bus.Config{}, nil)
@@ -136,13 +151,8 @@ func (e *pipelineEnv) publish(t *testing.T, topic string, lines [][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec schemas.Record
-	for _, l := range lines {
-		key := "poison"
-		if processor.Decode(l, &rec) == nil {
-			key = rec.Session
-		}
-		if err := p.Publish(ctx, bus.Message{Key: []byte(key), Value: l}, nil); err != nil {
+	for _, m := range msgs {
+		if err := p.Publish(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -521,6 +531,7 @@ var processorMetrics = []string{
 	"mcptrail_processor_chain_problems_total", "mcptrail_processor_chain_duplicates_total",
 	"mcptrail_processor_insert_duration_seconds", "mcptrail_processor_held_records",
 	"mcptrail_processor_chain_waiting_records", "mcptrail_processor_pending_requests",
+	"mcptrail_processor_bus_lag_seconds", "mcptrail_processor_bus_pending_records",
 	"go_goroutines", "process_resident_memory_bytes",
 }
 

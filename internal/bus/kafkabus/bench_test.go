@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 )
 
 const (
@@ -33,7 +34,7 @@ func benchMessages(n int) []bus.Message {
 
 func benchConfig(b *testing.B) bus.Config {
 	return bus.Config{
-		Servers:    []string{testBroker.addr},
+		Servers:    []string{kafkatest.Start(b)},
 		Topic:      fmt.Sprintf("bench%d-%s-%d", topicSeq.Add(1), b.Name(), b.N),
 		Partitions: bus.DefaultPartitions,
 	}

@@ -5,17 +5,19 @@ import (
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/bustest"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 )
 
 func TestConformance(t *testing.T) {
+	broker := kafkatest.Shared(t)
 	bustest.Run(t, bustest.Backend{
 		Name: "kafka",
 		Open: func(t *testing.T, cfg bus.Config) bus.Bus {
 			t.Helper()
-			cfg.Servers = []string{testBroker.addr}
+			cfg.Servers = []string{broker.Addr()}
 			return open(t, cfg)
 		},
-		Stop:  testBroker.Stop,
-		Start: testBroker.Start,
+		Stop:  broker.Stop,
+		Start: broker.Start,
 	})
 }

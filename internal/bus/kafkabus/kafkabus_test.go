@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 )
 
 // messages makes n messages over keys sessions; the value is "key:seq".
@@ -259,11 +260,12 @@ func TestUnavailable(t *testing.T) {
 	p := publisher(t, b, bus.PublisherConfig{MaxPending: maxPending})
 	publishAll(t, p, messages(10, 2))
 
-	testBroker.Stop(t)
+	broker := kafkatest.Shared(t)
+	broker.Stop(t)
 	restarted := false
 	defer func() {
 		if !restarted {
-			testBroker.Start(t)
+			broker.Start(t)
 		}
 	}()
 	var pending, failed atomic.Int64
@@ -298,7 +300,7 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("1000 failing Publish calls took %v", d)
 	}
 
-	testBroker.Start(t)
+	broker.Start(t)
 	restarted = true
 	deadline = time.Now().Add(30 * time.Second)
 	for {

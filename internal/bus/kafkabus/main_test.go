@@ -1,15 +1,9 @@
 package kafkabus_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,131 +12,21 @@ import (
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/kafkabus"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 )
 
-// broker is the Kafka broker the tests share, run by deployments/kafka/kafka.sh.
-type broker struct {
-	script string
-	dir    string
-	port   int
-	addr   string
-	// args are extra kafka.sh start arguments; saslAddr is the SASL_SSL
-	// listener it reported (KAFKA_SASL_ADDR), if any.
-	args     []string
-	saslAddr string
-}
-
-var testBroker *broker // set by TestMain for the package's tests
-
+// TestMain stops the broker the tests share (kafkatest.Shared) after them.
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if _, err := exec.LookPath("java"); err != nil {
-		fmt.Fprintln(os.Stderr, "kafkabus tests need a real Kafka broker: java (17+) not found on PATH")
-		return 1
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "deployments", "kafka", "kafka.sh")
-	dir, err := os.MkdirTemp("", "kafkabus-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	port, err := freePortPair()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	b := &broker{script: script, dir: dir, port: port}
-	if err := b.start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := b.stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}()
-	testBroker = b
-	return m.Run()
-}
-
-// freePortPair finds a port p such that p and p+1 (the controller) are free.
-func freePortPair() (int, error) {
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		_ = l.Close()
-		if err == nil {
-			_ = l2.Close()
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("no free port pair on 127.0.0.1")
-}
-
-func (b *broker) start() error {
-	args := append([]string{"start", "--dir", b.dir, "--port", fmt.Sprint(b.port)}, b.args...)
-	cmd := exec.Command(b.script, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("kafka.sh start: %w\n%s", err, stderr.String())
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "KAFKA_ADDR="); ok {
-			b.addr = a
-		}
-		if a, ok := strings.CutPrefix(sc.Text(), "KAFKA_SASL_ADDR="); ok {
-			b.saslAddr = a
-		}
-	}
-	if b.addr == "" {
-		return fmt.Errorf("kafka.sh start printed no KAFKA_ADDR:\n%s\n%s", out, stderr.String())
-	}
-	return nil
-}
-
-func (b *broker) stop() error {
-	out, err := exec.Command(b.script, "stop", "--dir", b.dir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("kafka.sh stop: %w\n%s", err, out)
-	}
-	return nil
-}
-
-// Stop stops the broker, keeping its data.
-func (b *broker) Stop(t *testing.T) {
-	t.Helper()
-	if err := b.stop(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Start starts the broker again on the same address.
-func (b *broker) Start(t *testing.T) {
-	t.Helper()
-	if err := b.start(); err != nil {
-		t.Fatal(err)
-	}
+	os.Exit(kafkatest.Main(m))
 }
 
 var topicSeq atomic.Int64
 
-// config returns a bus.Config for the test broker with a new topic.
+// config returns a bus.Config for the shared test broker with a new topic.
 func config(t *testing.T, partitions int) bus.Config {
 	t.Helper()
 	return bus.Config{
-		Servers:    []string{testBroker.addr},
+		Servers:    []string{kafkatest.Start(t)},
 		Topic:      fmt.Sprintf("t%d-%s", topicSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "_")),
 		Partitions: partitions,
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/kafkabus"
+	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 	"github.com/mcptrail/mcptrail/internal/testpki"
 )
 
@@ -27,63 +27,20 @@ const (
 	secureWait = 45 * time.Second
 )
 
-// freeSASLPort returns a free port on 127.0.0.1 other than the given ones.
-func freeSASLPort(t *testing.T, not ...int) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		clash := false
-		for _, n := range not {
-			clash = clash || p == n
-		}
-		if !clash {
-			return p
-		}
-	}
-	t.Fatal("no free port on 127.0.0.1")
-	return 0
-}
-
 // startSecureBroker starts a second broker with a SASL_SSL listener that
 // has a PLAIN user and a SCRAM user (SHA-256 and SHA-512), and stops it at
 // the end of the test.
-func startSecureBroker(t *testing.T, tlsDir string, ca *testpki.CA) *broker {
+func startSecureBroker(t *testing.T, tlsDir string, ca *testpki.CA) *kafkatest.Broker {
 	t.Helper()
 	certFile, keyFile := ca.Server(t, tlsDir, "127.0.0.1")
-	port, err := freePortPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sport := freeSASLPort(t, port, port+1)
-	b := &broker{
-		script: testBroker.script,
-		dir:    t.TempDir(),
-		port:   port,
-		args: []string{
-			"--sasl-port", fmt.Sprint(sport),
-			"--tls-cert", certFile, "--tls-key", keyFile,
-			"--plain-user", plainUser + ":" + plainPass,
-			"--scram-user", scramUser + ":" + scramPass,
-		},
-	}
 	t0 := time.Now()
-	if err := b.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := b.stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	if b.saslAddr != fmt.Sprintf("127.0.0.1:%d", sport) {
-		t.Fatalf("kafka.sh start reported KAFKA_SASL_ADDR=%q, want 127.0.0.1:%d", b.saslAddr, sport)
-	}
-	t.Logf("SASL_SSL broker ready on %s in %v", b.saslAddr, time.Since(t0).Round(time.Millisecond))
+	b := kafkatest.New(t, kafkatest.Options{SASL: &kafkatest.SASL{
+		CertFile:   certFile,
+		KeyFile:    keyFile,
+		PlainUsers: []string{plainUser + ":" + plainPass},
+		ScramUsers: []string{scramUser + ":" + scramPass},
+	}})
+	t.Logf("SASL_SSL broker ready on %s in %v", b.SASLAddr(), time.Since(t0).Round(time.Millisecond))
 	return b
 }
 
@@ -97,7 +54,7 @@ func TestSASLSSL(t *testing.T) {
 
 	secureConfig := func(t *testing.T, auth bus.Auth, caFile string) bus.Config {
 		return bus.Config{
-			Servers:    []string{sb.saslAddr},
+			Servers:    []string{sb.SASLAddr()},
 			Topic:      fmt.Sprintf("s%d-%s", topicSeq.Add(1), strings.ReplaceAll(t.Name(), "/", "_")),
 			Partitions: 2,
 			TLS:        &bus.TLSConfig{CAFile: caFile},
@@ -134,7 +91,7 @@ func TestSASLSSL(t *testing.T) {
 				t.Parallel()
 				topic := fmt.Sprintf("u%d-%s", topicSeq.Add(1), tc.name)
 				raw := fmt.Sprintf("kafka://%s:%s@%s/%s?sasl=%s&tls_ca=%s&partitions=2",
-					url.PathEscape(tc.user), url.PathEscape(tc.pass), sb.saslAddr, topic, tc.mechanism, url.QueryEscape(ca.CertFile))
+					url.PathEscape(tc.user), url.PathEscape(tc.pass), sb.SASLAddr(), topic, tc.mechanism, url.QueryEscape(ca.CertFile))
 				ctx, cancel := context.WithTimeout(context.Background(), secureWait)
 				defer cancel()
 				b, err := busurl.Open(ctx, raw, bus.Config{}, nil)
@@ -147,7 +104,7 @@ func TestSASLSSL(t *testing.T) {
 		}
 		t.Run("wrong-password", func(t *testing.T) {
 			t.Parallel()
-			raw := fmt.Sprintf("kafka://%s:%s@%s/u-wrong?sasl=scram-sha-512&tls_ca=%s", scramUser, wrongPass, sb.saslAddr, url.QueryEscape(ca.CertFile))
+			raw := fmt.Sprintf("kafka://%s:%s@%s/u-wrong?sasl=scram-sha-512&tls_ca=%s", scramUser, wrongPass, sb.SASLAddr(), url.QueryEscape(ca.CertFile))
 			ctx, cancel := context.WithTimeout(context.Background(), secureWait)
 			defer cancel()
 			b, err := busurl.Open(ctx, raw, bus.Config{}, nil)
