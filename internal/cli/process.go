@@ -84,8 +84,9 @@ Metrics and health: with --metrics-listen host:port (off by default) it
 serves Prometheus metrics on /metrics (mcptrail_processor_*: records
 consumed, rows inserted, insert duration, batches, retries, dead letters,
 chain problems, records held, bus lag and backlog), liveness on /healthz
-and readiness on /readyz: ready once it joined the consumer group and while
-ClickHouse answers a ping.
+and readiness on /readyz: ready once its group consumer is open (on NATS
+the group is joined then; on Kafka partitions may still be being assigned)
+and while ClickHouse answers a ping.
 
 --clickhouse takes clickhouse://user:pass@host:9000 (native protocol, the
 default choice) or http(s)://host:8123 (HTTP). Run mcptrail migrate first.`,
