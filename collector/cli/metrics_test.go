@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
 )
 
@@ -31,24 +30,6 @@ import (
 func TestMain(m *testing.M) {
 	metrics.ExposeMetadata(true)
 	os.Exit(m.Run())
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // collectorMetrics are the families every collector serves.
@@ -83,7 +64,7 @@ func checkTypes(t *testing.T, fams telemetrytest.Families, want map[string]dto.M
 func TestWrapMetrics(t *testing.T) {
 	dir := t.TempDir()
 	stdin, feed := io.Pipe()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	env := map[string]string{"MCPTRAIL_COLLECTOR_METRICS_LISTEN": "127.0.0.1:0"}
 	code := make(chan int, 1)
 	go func() {
@@ -157,7 +138,7 @@ func TestProxyMetrics(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(ctx, []string{"proxy", "--config", config, "--server-name", "up", "--listen", "127.0.0.1:0",
@@ -230,7 +211,7 @@ func TestWrapMetricsBus(t *testing.T) {
 	dir := t.TempDir()
 	stdin, feed := io.Pipe()
 	defer feed.Close()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(context.Background(), []string{"wrap", "--server-name", "cat", "--sink", busURL, "--state-dir", dir,

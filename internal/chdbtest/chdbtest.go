@@ -9,7 +9,6 @@ package chdbtest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 )
 
 const (
@@ -166,7 +167,7 @@ func (b *Bridge) start(port int) error {
 	if err != nil {
 		return err
 	}
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start bridge: %w", err)
@@ -278,23 +279,6 @@ func (b *Bridge) Open(tb testing.TB, mutate ...func(*clickhouse.Options)) clickh
 		tb.Fatalf("chdbtest: ping %s: %v", b.Addr(), err)
 	}
 	return conn
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.buf.Bytes())
 }
 
 func lastLines(b []byte, n int) string {

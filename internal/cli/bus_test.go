@@ -1,36 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/natsbus"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/internal/testpki"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var busURL = regexp.MustCompile(`url=nats://(127\.0\.0\.1:\d+)`)
 
@@ -39,7 +20,7 @@ type runningBus struct {
 	addr   string // where clients connect
 	cancel context.CancelFunc
 	code   chan int // its exit code, once it ended
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // startBus runs `mcptrail bus` with args on a free port and a new data dir
@@ -48,10 +29,10 @@ func startBus(t *testing.T, args ...string) *runningBus {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	rb := &runningBus{cancel: cancel, code: make(chan int, 1), stderr: &syncBuffer{}}
+	rb := &runningBus{cancel: cancel, code: make(chan int, 1), stderr: &syncbuf.Buffer{}}
 	args = append([]string{"bus", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)
 	go func() {
-		rb.code <- Main(ctx, args, strings.NewReader(""), &syncBuffer{}, rb.stderr)
+		rb.code <- Main(ctx, args, strings.NewReader(""), &syncbuf.Buffer{}, rb.stderr)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -188,9 +169,9 @@ func TestBusCommandNKeyAndJWT(t *testing.T) {
 func TestBusCommandAuthErrors(t *testing.T) {
 	dir := t.TempDir()
 	_, _, seed := testpki.NATSNKeyUser(t, dir, "collector")
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	code := Main(context.Background(), []string{"bus", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nkey-user", seed},
-		strings.NewReader(""), &syncBuffer{}, &stderr)
+		strings.NewReader(""), &syncbuf.Buffer{}, &stderr)
 	if code != ExitFailure || !strings.Contains(stderr.String(), "nkey user 1 is a seed") {
 		t.Fatalf("exit %d: %s, want a failure about a seed", code, stderr.String())
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
 	"github.com/mcptrail/mcptrail/schemas"
 )
@@ -137,7 +138,7 @@ func TestDetectBusMetrics(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(ctx, []string{"detect", "--bus", busURL, "--metrics-listen", "127.0.0.1:0",
@@ -237,11 +238,11 @@ func TestDetectBusLagSamples(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	code := make(chan int, 1)
 	go func() {
 		code <- Main(ctx, []string{"detect", "--bus", e.busURL("detlag"), "--group", "detector", "--clickhouse", e.chURL,
-			"--database", "detlag", "--instance", "det-test", "--metrics-interval", "250ms"}, strings.NewReader(""), &syncBuffer{}, logs)
+			"--database", "detlag", "--instance", "det-test", "--metrics-interval", "250ms"}, strings.NewReader(""), &syncbuf.Buffer{}, logs)
 	}()
 	last := "SELECT toUInt64(argMax(value, ts)) FROM detlag.pipeline_metrics WHERE component = 'detector' AND instance = 'det-test' AND metric = 'bus_pending'"
 	drained := "SELECT toUInt64(countIf(value >= " + strconv.FormatInt(wait.Milliseconds(), 10) + ") > 0) FROM detlag.pipeline_metrics WHERE component = 'detector' AND metric = 'bus_lag_ms'"

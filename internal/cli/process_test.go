@@ -20,6 +20,7 @@ import (
 	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
 	"github.com/mcptrail/mcptrail/internal/chdbtest"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
 	"github.com/mcptrail/mcptrail/processor"
 	"github.com/mcptrail/mcptrail/schemas"
@@ -163,14 +164,14 @@ func (e *pipelineEnv) publishMessages(t *testing.T, topic string, msgs []bus.Mes
 
 // startProcess runs mcptrail process in this process until the returned
 // stop is called; stop returns the exit code.
-func (e *pipelineEnv) startProcess(t *testing.T, topic, db string, extra ...string) (logs *syncBuffer, stop func() int) {
+func (e *pipelineEnv) startProcess(t *testing.T, topic, db string, extra ...string) (logs *syncbuf.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	code := make(chan int, 1)
 	args := append([]string{"process", "--bus", e.busURL(topic), "--clickhouse", e.chURL, "--database", db,
 		"--batch-wait", "200ms", "--metrics-interval", "1s", "--ack-wait", "5s", "--chain-wait", "2s"}, extra...)
-	go func() { code <- Main(ctx, args, strings.NewReader(""), &syncBuffer{}, logs) }()
+	go func() { code <- Main(ctx, args, strings.NewReader(""), &syncbuf.Buffer{}, logs) }()
 	stopped := false
 	stop = func() int {
 		if stopped {
@@ -411,8 +412,8 @@ func testKilled(t *testing.T, e *pipelineEnv, dev [][]byte) {
 	e.migrate(t, "killed")
 	want := uint64(len(dev))
 	e.publish(t, "killed", dev)
-	run := func() (*exec.Cmd, *syncBuffer) {
-		logs := &syncBuffer{}
+	run := func() (*exec.Cmd, *syncbuf.Buffer) {
+		logs := &syncbuf.Buffer{}
 		cmd := exec.Command(bin, "process", "--bus", e.busURL("killed"), "--clickhouse", e.chURL, "--database", "killed",
 			"--batch-rows", "2000", "--batch-wait", "200ms", "--ack-wait", "3s", "--metrics-interval", "1s")
 		cmd.Stderr = logs

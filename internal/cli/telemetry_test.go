@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/natsbus"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
 )
 
@@ -131,7 +132,7 @@ func TestMetricsListenInUse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var stdout, stderr syncBuffer
+			var stdout, stderr syncbuf.Buffer
 			code := Main(ctx, append(tt.args, "--metrics-listen", busy), strings.NewReader(""), &stdout, &stderr)
 			if code != ExitFailure || !strings.Contains(stderr.String(), busy) || !strings.Contains(stderr.String(), "--metrics-listen") {
 				t.Errorf("exit %d, stderr %s; want %d and an error naming %s and --metrics-listen", code, stderr.String(), ExitFailure, busy)

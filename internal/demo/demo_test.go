@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 )
 
 // inCI: the prerequisites are installed in CI, so their absence fails the
@@ -85,24 +87,6 @@ func mcpServersDir() string {
 	return filepath.Join(home, ".cache", "mcptrail", "mcp-servers")
 }
 
-// syncBuffer is a bytes.Buffer safe for the demo's concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestDemo runs the whole demo on the real components: the built
 // binaries, the npm MCP servers, the chDB bridge. Every record the
 // collectors captured is stored, nothing is dead-lettered or breaks a hash
@@ -124,7 +108,7 @@ func TestDemo(t *testing.T) {
 	_, err := locate(context.Background(), &cfg)
 	prerequisite(t, err)
 
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cfg.Stdout = out
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -220,7 +204,7 @@ func TestDemoInterrupted(t *testing.T) {
 	prerequisite(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cfg.Stdout = watchFor(out, "[agent] scenario 2/", cancel)
 	done := make(chan error, 1)
 	go func() {
@@ -243,12 +227,12 @@ func TestDemoInterrupted(t *testing.T) {
 
 // watchFor returns a writer to w that calls fn once what was written
 // contains s.
-func watchFor(w *syncBuffer, s string, fn func()) *watcher {
+func watchFor(w *syncbuf.Buffer, s string, fn func()) *watcher {
 	return &watcher{w: w, s: s, fn: fn}
 }
 
 type watcher struct {
-	w    *syncBuffer
+	w    *syncbuf.Buffer
 	s    string
 	fn   func()
 	once sync.Once
