@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
-	"github.com/mcptrail/mcptrail/internal/bus/busurl"
 	"github.com/mcptrail/mcptrail/internal/bus/kafkabus/kafkatest"
 	"github.com/mcptrail/mcptrail/internal/chdbtest"
 	"github.com/mcptrail/mcptrail/internal/telemetry/telemetrytest"
@@ -129,24 +128,7 @@ func testKafkaDeadLetters(t *testing.T, e *pipelineEnv, dev, tau [][]byte) {
 	// same reason and origin in headers, and nothing else.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	bb, err := busurl.Open(ctx, e.busURL(topic), bus.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Close()
-	dlq, err := bb.Consumer(ctx, bus.ConsumerConfig{Group: "test", DeadLetters: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dlq.Close()
-	var dead []*bus.Delivery
-	for len(dead) < len(poison) {
-		ds, err := dlq.Fetch(ctx, 10)
-		if err != nil {
-			t.Fatalf("dead-letter topic: %d of %d: %v", len(dead), len(poison), err)
-		}
-		dead = append(dead, ds...)
-	}
+	dead, dlq := e.deadLetters(ctx, t, topic, len(poison))
 	more, cancelMore := context.WithTimeout(ctx, 3*time.Second)
 	extra, err := dlq.Fetch(more, 10)
 	cancelMore()

@@ -162,6 +162,32 @@ func (e *pipelineEnv) publishMessages(t *testing.T, topic string, msgs []bus.Mes
 	}
 }
 
+// deadLetters reads n records from the dead-letter topic of topic. It
+// returns them and the consumer, which stays open until the test ends (to
+// check that nothing more follows).
+func (e *pipelineEnv) deadLetters(ctx context.Context, t *testing.T, topic string, n int) ([]*bus.Delivery, bus.Consumer) {
+	t.Helper()
+	bb, err := busurl.Open(ctx, e.busURL(topic), bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bb.Close() })
+	dlq, err := bb.Consumer(ctx, bus.ConsumerConfig{Group: "test", DeadLetters: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dlq.Close() })
+	var dead []*bus.Delivery
+	for len(dead) < n {
+		ds, err := dlq.Fetch(ctx, 10)
+		if err != nil {
+			t.Fatalf("dead-letter topic of %s: %d of %d: %v", topic, len(dead), n, err)
+		}
+		dead = append(dead, ds...)
+	}
+	return dead, dlq
+}
+
 // startProcess runs mcptrail process in this process until the returned
 // stop is called; stop returns the exit code.
 func (e *pipelineEnv) startProcess(t *testing.T, topic, db string, extra ...string) (logs *syncbuf.Buffer, stop func() int) {
@@ -345,24 +371,7 @@ func testChains(t *testing.T, e *pipelineEnv, tau [][]byte) {
 	// The bus's dead-letter topic has them too, with the reason.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bb, err := busurl.Open(ctx, e.busURL("chains"), bus.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Close()
-	dlq, err := bb.Consumer(ctx, bus.ConsumerConfig{Group: "test", DeadLetters: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dlq.Close()
-	var dead []*bus.Delivery
-	for len(dead) < 3 {
-		ds, err := dlq.Fetch(ctx, 10)
-		if err != nil {
-			t.Fatalf("dead-letter topic: %d of 3: %v", len(dead), err)
-		}
-		dead = append(dead, ds...)
-	}
+	dead, _ := e.deadLetters(ctx, t, "chains", 3)
 	for _, d := range dead {
 		if d.Headers[bus.HeaderDeadLetterReason] == "" {
 			t.Errorf("dead letter %q without a reason: %v", d.Value, d.Headers)
