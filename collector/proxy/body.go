@@ -11,29 +11,43 @@ import (
 
 // teeBody wraps a request body: what the upstream reads is copied (up to
 // max bytes) for capture, and the copy is recorded once the body ends or
-// is closed.
+// is closed. The end is its declared length or EOF, whichever comes
+// first, so that the request is recorded before its last bytes are
+// returned to the transport.
 type teeBody struct {
-	rc  io.ReadCloser
-	x   *exchange
-	max int64
+	rc   io.ReadCloser
+	x    *exchange
+	max  int64
+	want int64 // the declared length, or -1
 
 	mu   sync.Mutex // Read and Close may run on different goroutines
 	buf  []byte
 	size int64
 	over bool
-	done bool
+	done bool // recorded
+	eof  bool // the client's body returned EOF
 }
 
 // Read reads from the client's body and keeps a copy.
 func (t *teeBody) Read(p []byte) (int, error) {
-	n, err := t.rc.Read(p)
-	if n > 0 {
-		t.keep(p[:n])
+	if t.ended() {
+		// The transport may read for EOF again after the ReverseProxy
+		// closed the client's body (the answer came first): an error here
+		// would make it close the upstream connection.
+		return 0, io.EOF
 	}
-	if errors.Is(err, io.EOF) {
+	n, err := t.rc.Read(p)
+	if t.keep(p[:n], errors.Is(err, io.EOF)) {
 		t.finish()
 	}
 	return n, err
+}
+
+// ended reports whether the client's body returned EOF.
+func (t *teeBody) ended() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.eof
 }
 
 // Close closes the client's body and records what was read.
@@ -43,18 +57,22 @@ func (t *teeBody) Close() error {
 	return err
 }
 
-func (t *teeBody) keep(p []byte) {
+// keep copies p, read just before EOF if eof is set, and reports whether
+// the body is complete and not yet recorded.
+func (t *teeBody) keep(p []byte, eof bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.eof = t.eof || eof
 	if t.done {
-		return
+		return false
 	}
 	t.size += int64(len(p))
 	if t.over || t.size > t.max {
 		t.over, t.buf = true, nil
-		return
+	} else {
+		t.buf = append(t.buf, p...)
 	}
-	t.buf = append(t.buf, p...)
+	return t.eof || t.want > 0 && t.size >= t.want
 }
 
 // finish hands the copy to the exchange, once.

@@ -47,16 +47,13 @@ type exchange struct {
 	tap         tap
 	legacyKey   string
 
-	mu         sync.Mutex // guards what follows and orders the records
-	session    string
-	transport  schemas.Transport
-	ready      bool     // session known
-	queue      []func() // records waiting for the session
-	reqPending bool     // request body complete, its record not yet made
-	reqBody    []byte
-	reqSize    int64
-	reqOver    bool
-	dropped    int
+	mu        sync.Mutex // guards what follows and orders the records
+	session   string
+	transport schemas.Transport
+	ready     bool     // session known
+	reqOpen   bool     // the request body, to be recorded first, has not ended
+	queue     []func() // records waiting for the session or the request
+	dropped   int
 }
 
 // newExchange classifies r and reads what the request tells.
@@ -98,6 +95,7 @@ func (p *Proxy) newExchange(r *http.Request) *exchange {
 		// announced (it restarted): the session is in the query.
 		x.session, x.transport, x.ready = sessionFromQuery(r.URL), schemas.TransportSSE, true
 	}
+	x.reqOpen = x.teeRequest
 	return x
 }
 
@@ -110,12 +108,12 @@ func (x *exchange) fallbackSession() string {
 	return "conn-" + hex.EncodeToString(m.Sum(nil)[:8])
 }
 
-// emit runs make, which records, now or once the session is known, in the
-// order of the calls.
+// emit runs make, which records, now or once the session is known and the
+// request recorded, in the order of the calls.
 func (x *exchange) emit(make func()) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ready && !x.reqPending && len(x.queue) == 0 {
+	if x.ready && !x.reqOpen && len(x.queue) == 0 {
 		make()
 		return
 	}
@@ -140,16 +138,11 @@ func (x *exchange) setSession(session string, transport schemas.Transport) {
 	x.drainLocked()
 }
 
-// drainLocked records the request body and then the queue, once the
-// session is known.
+// drainLocked makes the queued records, once the session is known and the
+// request body ended.
 func (x *exchange) drainLocked() {
-	if !x.ready {
+	if !x.ready || x.reqOpen {
 		return
-	}
-	if x.reqPending {
-		x.reqPending = false
-		x.recordBody(schemas.ClientToServer, x.reqBody, x.reqSize, x.reqOver)
-		x.reqBody = nil
 	}
 	q := x.queue
 	x.queue = nil
@@ -158,20 +151,19 @@ func (x *exchange) drainLocked() {
 	}
 }
 
-// requestDone is called once when the request body ended (or was closed):
-// its record is made on another goroutine, so that the end of the body
-// reaches the upstream without waiting for capture.
+// requestDone is called once, when the request body ended (or was
+// closed), before its last bytes are forwarded. The request is recorded
+// then, on the goroutine forwarding it, so that nothing the upstream
+// answers, on this exchange or on another (the old transport answers on
+// its GET stream), is recorded before it. Records of this exchange that
+// came earlier (an answer before the end of the body) follow it.
 func (x *exchange) requestDone(body []byte, size int64, over bool) {
 	x.mu.Lock()
-	x.reqPending, x.reqBody, x.reqSize, x.reqOver = true, body, size, over
-	// Records queued before (a response that came before the end of the
-	// request body) must follow the request's.
-	x.mu.Unlock()
-	go func() {
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		x.drainLocked()
-	}()
+	defer x.mu.Unlock()
+	req := func() { x.recordBody(schemas.ClientToServer, body, size, over) }
+	x.queue = append([]func(){req}, x.queue...)
+	x.reqOpen = false
+	x.drainLocked()
 }
 
 // onResponse reads the response headers; it runs before the body is

@@ -19,6 +19,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/mcptrail/mcptrail/collector/capture"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/schemas"
 )
 
@@ -82,41 +83,29 @@ func (m *memSink) waitLines(t *testing.T, n int) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a concurrent logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // rig is a proxy in front of an upstream, with its capture and logs.
 type rig struct {
 	upstream *httptest.Server
 	proxy    *httptest.Server
 	sink     *memSink
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 }
 
 // newRig starts a capturing proxy in front of upstream.
 func newRig(t testing.TB, upstream http.Handler, maxBody int64) *rig {
 	t.Helper()
-	r := &rig{upstream: httptest.NewServer(upstream), sink: &memSink{}, logs: &syncBuffer{}}
+	return newRigRedacting(t, upstream, maxBody, nil)
+}
+
+// newRigRedacting is newRig with a redactor (nil for none).
+func newRigRedacting(t testing.TB, upstream http.Handler, maxBody int64, redactor capture.Redactor) *rig {
+	t.Helper()
+	r := &rig{upstream: httptest.NewServer(upstream), sink: &memSink{}, logs: &syncbuf.Buffer{}}
 	t.Cleanup(r.upstream.Close)
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rec, err := capture.New(capture.Config{
 		Host: "test-host", Server: schemas.Server{Name: "test-mcp", URL: r.upstream.URL + "/mcp"},
-		Transport: schemas.TransportStreamableHTTP, Sink: r.sink, Logger: log,
+		Transport: schemas.TransportStreamableHTTP, Sink: r.sink, Logger: log, Redactor: redactor,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +115,11 @@ func newRig(t testing.TB, upstream http.Handler, maxBody int64) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("proxy logs:\n" + r.logs.String())
+		}
+	})
 	r.proxy = httptest.NewServer(p)
 	t.Cleanup(r.proxy.Close)
 	return r

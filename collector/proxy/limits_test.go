@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcptrail/mcptrail/collector/capture"
+	"github.com/mcptrail/mcptrail/internal/syncbuf"
 	"github.com/mcptrail/mcptrail/schemas"
 )
 
@@ -54,7 +55,7 @@ func TestUpstreamDown(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	sink := &memSink{}
 	rec, _ := capture.New(capture.Config{Host: "h", Server: schemas.Server{Name: "n"}, Transport: schemas.TransportStreamableHTTP, Sink: sink})

@@ -50,7 +50,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := p.newExchange(r)
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	if x.teeRequest && r.Body != nil && r.Body != http.NoBody {
-		x.body = &teeBody{rc: r.Body, x: x, max: p.cfg.MaxBodyBytes}
+		x.body = &teeBody{rc: r.Body, x: x, max: p.cfg.MaxBodyBytes, want: r.ContentLength}
 		r.Body = x.body
 	}
 	cw := &captureWriter{w: w, x: x}

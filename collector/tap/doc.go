@@ -4,10 +4,15 @@
 //
 // The relay always wins: [Tap.Write] never fails, never alters the bytes it
 // is given and never waits for the consumer. It only splits the stream into
-// lines and copies each completed line into a bounded queue; JSON
-// validation and the [Handler] run on the tap's own goroutine. When the
+// lines and copies each completed line into a bounded [Queue]; JSON
+// validation and the [Handler] run on the queue's goroutine. When the
 // queue is full the frame is dropped and counted ([Tap.Dropped]); the
 // relayed bytes are never affected.
+//
+// The taps of a session's two directions share one Queue, so that their
+// frames are handled in a single order: the order they were queued in.
+// [Relay] taps each chunk before forwarding it, so a request is queued
+// before the peer can read it, and its answer after it.
 //
 // Framing follows the MCP stdio transport: one JSON value per line, LF or
 // CRLF terminated. Lines made only of JSON whitespace are ignored. A line

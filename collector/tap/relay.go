@@ -13,7 +13,10 @@ import (
 const relayBufSize = 64 << 10
 
 // Relay copies src to dst until EOF, feeding every byte read from src to t
-// (nil for none) after writing it to dst, also when that write fails. Each read is written at
+// (nil for none) before writing it to dst: the lines a chunk completes are
+// queued for capture before the peer can see them, so nothing the peer
+// answers is queued ahead of them (on a [Queue] both directions share),
+// and they are captured even when the write fails. Each read is written at
 // once, and dst is flushed after each write if it has a Flush method
 // (bufio.Writer, http.Flusher), so an interactive message is never held
 // back waiting for more bytes.
@@ -36,7 +39,17 @@ func Relay(ctx context.Context, dst io.Writer, src io.Reader, t *Tap) (int64, er
 		}
 		n, rerr := src.Read(buf)
 		if n > 0 {
+			if t != nil {
+				// Queued first: an answer to these bytes is queued after
+				// them, and what src said is recorded even when dst has
+				// gone. The queue's goroutine is woken once the bytes are
+				// on their way, not competing for a CPU with the peer.
+				t.frame(buf[:n])
+			}
 			nw, werr := dst.Write(buf[:n])
+			if t != nil {
+				t.queue.signal()
+			}
 			if nw < 0 || nw > n {
 				nw, werr = 0, fmt.Errorf("invalid count %d from Write", nw)
 			}
@@ -46,12 +59,6 @@ func Relay(ctx context.Context, dst io.Writer, src io.Reader, t *Tap) (int64, er
 			}
 			if werr == nil {
 				werr = flush()
-			}
-			if t != nil {
-				// The tap sees everything src sent, also a chunk whose write
-				// failed: an audit records what was said even when the other
-				// side had gone.
-				t.Write(buf[:n])
 			}
 			if werr != nil {
 				return written, fmt.Errorf("tap: relay write after %d bytes: %w", written, werr)

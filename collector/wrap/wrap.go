@@ -1,7 +1,8 @@
 // Package wrap runs an MCP stdio server as a child process and stands
 // between it and the host: stdin, stdout and stderr are relayed byte for
 // byte, signals are passed on, the child's exit code is returned, and every
-// JSON-RPC line on stdin and stdout is tapped into capture records.
+// JSON-RPC line on stdin and stdout is tapped into capture records, in the
+// order the lines were relayed: a request is recorded before its response.
 package wrap
 
 import (
@@ -80,14 +81,11 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("wrap: stdout pipe: %w", err)
 	}
-	c2s, err := newTap(cfg, schemas.ClientToServer)
+	taps, err := newTaps(cfg)
 	if err != nil {
 		return 0, err
 	}
-	s2c, err := newTap(cfg, schemas.ServerToClient)
-	if err != nil {
-		return 0, err
-	}
+	c2s, s2c := taps.c2s, taps.s2c
 
 	// A host that closes its end of stdout must not kill the wrapper (Go
 	// exits on SIGPIPE from fd 1 unless asked for it): the write fails with
@@ -103,6 +101,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		close(signals)
 	}()
 	if err := cmd.Start(); err != nil {
+		taps.close()
 		return 0, fmt.Errorf("wrap: start %s: %w", cfg.Command[0], err)
 	}
 	go func() {
@@ -138,8 +137,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	}()
 	out.Wait()
 	waitErr := cmd.Wait()
-	_ = s2c.Close()
-	_ = c2s.Close()
+	taps.close()
 	cfg.Recorder.Forget(cfg.Session)
 
 	var exit *exec.ExitError
@@ -155,11 +153,55 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	return 0, fmt.Errorf("wrap: wait for %s: %w", cfg.Command[0], waitErr)
 }
 
-// newTap returns a tap that records the frames of one direction.
-func newTap(cfg Config, dir schemas.Direction) (*tap.Tap, error) {
+// sessionTaps are the taps of a session's two directions. They share one
+// queue, so that the recorder gets the frames of both in the order the
+// relays tapped them: a request before the answer to it.
+type sessionTaps struct {
+	queue    *tap.Queue
+	c2s, s2c *tap.Tap
+}
+
+// newTaps returns the taps of cfg's session, recording what they frame.
+// Their queue holds as much as two taps of their own would.
+func newTaps(cfg Config) (*sessionTaps, error) {
+	maxLine := cfg.MaxLineBytes
+	switch {
+	case maxLine < 0:
+		return nil, fmt.Errorf("wrap: negative MaxLineBytes %d", maxLine)
+	case maxLine == 0:
+		maxLine = tap.DefaultMaxLine
+	}
+	q, err := tap.NewQueue(tap.QueueConfig{Len: 2 * tap.DefaultQueueLen, Bytes: 4 * int64(maxLine)})
+	if err != nil {
+		return nil, fmt.Errorf("wrap: %w", err)
+	}
+	st := &sessionTaps{queue: q}
+	if st.c2s, err = newTap(cfg, q, schemas.ClientToServer); err == nil {
+		st.s2c, err = newTap(cfg, q, schemas.ServerToClient)
+	}
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// close ends both streams and waits until every frame was recorded.
+func (st *sessionTaps) close() {
+	for _, t := range []*tap.Tap{st.s2c, st.c2s} {
+		if t != nil {
+			_ = t.Close()
+		}
+	}
+	_ = st.queue.Close()
+}
+
+// newTap returns a tap on q that records the frames of one direction.
+func newTap(cfg Config, q *tap.Queue, dir schemas.Direction) (*tap.Tap, error) {
 	rec, session := cfg.Recorder, cfg.Session
 	t, err := tap.New(tap.Config{
 		MaxLine: cfg.MaxLineBytes,
+		Queue:   q,
 		Handler: func(f tap.Frame) {
 			switch {
 			case f.Err == nil:
