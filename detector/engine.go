@@ -65,12 +65,13 @@ type Engine struct {
 
 // New returns an Engine.
 func New(opts Options) (*Engine, error) {
+	var compiled *compiledRules
 	if opts.Rules == nil {
-		set, err := rules.Builtin()
+		c, err := builtinRules()
 		if err != nil {
 			return nil, err
 		}
-		opts.Rules = set
+		opts.Rules, compiled = c.set, c
 	}
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 50_000
@@ -82,7 +83,10 @@ func New(opts Options) (*Engine, error) {
 	if opts.Detections != nil {
 		e.detections = opts.Detections
 	} else {
-		e.detections = Builtin(opts.Rules)
+		if compiled == nil {
+			compiled = compileRules(opts.Rules)
+		}
+		e.detections = compiled.detections()
 	}
 	e.detections = append(e.detections, opts.Extra...)
 	return e, nil
@@ -193,6 +197,11 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 	}
 	for _, d := range e.detections {
 		d.Observe(s, o, emit)
+	}
+	if rememberResult != nil {
+		for _, t := range rememberResult.resultTexts {
+			t.release()
+		}
 	}
 	if addCall != nil {
 		s.addCall(addCall)

@@ -34,7 +34,7 @@ type instructions struct {
 // text.
 func instructionsOf(t *leafText) *instructions {
 	if t.instructions == nil {
-		w := instructionWindow(textscan.Reveal(t.s))
+		w := instructionWindow(t.scan())
 		t.instructions = &instructions{window: w, lower: strings.ToLower(w), values: textscan.Values(nil, w)}
 	}
 	return t.instructions
@@ -91,15 +91,16 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	}
 }
 
-// instructionWindow returns the part of text that holds the instructions:
-// from the first line (or sentence, in long lines) with an injection
-// signal or an order to two lines past the last one. A result that embeds
+// instructionWindow returns the part of the analysed text, revealed, that
+// holds the instructions: from the first line (or sentence, in long lines)
+// with an injection signal or an order to two lines past the last one. A result that embeds
 // an injection among ordinary records gives only the injected part, so
 // the ordinary values beside it are not taken for the attacker's.
-func instructionWindow(text string) string {
+func instructionWindow(a *textscan.Analysis) string {
+	text := a.Revealed()
 	segs := segments(text)
 	first, last := -1, -1
-	for i, in := range textscan.InstructionParts(text, segs) {
+	for i, in := range a.InstructionParts(segs) {
 		if in {
 			if first < 0 {
 				first = i

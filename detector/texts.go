@@ -28,15 +28,32 @@ type leafText struct {
 	// the injection detection's view of a result text.
 	score        *textscan.Scored
 	instructions *instructions
+	// analysis is the scan behind score, kept only while the result that
+	// scored the text is observed (see release): the injection detection
+	// reads the instructions of the same text.
+	analysis *textscan.Analysis
 }
 
 // scored returns textscan.ScoreText(s).
 func (t *leafText) scored() *textscan.Scored {
 	if t.score == nil {
-		t.score = textscan.ScoreText(t.s)
+		t.analysis = textscan.Analyse(t.s)
+		t.score = t.analysis.Score()
 	}
 	return t.score
 }
+
+// scan returns textscan.Analyse(s), the one scored kept if not released.
+func (t *leafText) scan() *textscan.Analysis {
+	if t.analysis != nil {
+		return t.analysis
+	}
+	return textscan.Analyse(t.s)
+}
+
+// release drops the analysis kept by scored: a text's scan is as large as
+// the text.
+func (t *leafText) release() { t.analysis = nil }
 
 // maxKeptText is the text length up to which a leafText keeps its
 // shingles (and the textCache keeps the leafText): a longer text's
@@ -54,10 +71,13 @@ func (t *leafText) analyse() {
 	t.analysed = true
 	if !t.big() {
 		t.shingles = shinglesOf(t.s)
-		t.shingleSet = slices.Compact(slices.Sorted(slices.Values(t.shingles)))
+		t.shingleSet = slices.Clone(t.shingles)
+		slices.Sort(t.shingleSet)
+		t.shingleSet = slices.Compact(t.shingleSet)
 	}
 	t.values = textscan.Values(nil, t.s)
-	t.valueSet = slices.SortedFunc(slices.Values(t.values), compareValues)
+	t.valueSet = slices.Clone(t.values)
+	slices.SortFunc(t.valueSet, compareValues)
 }
 
 func shinglesOf(s string) []uint64 {

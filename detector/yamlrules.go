@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/mcptrail/mcptrail/detector/rules"
@@ -26,12 +25,10 @@ type patternRules struct {
 // unknownMatch marks a rule not yet run on a text.
 const unknownMatch = -2
 
-func newPatternRules(rs []*rules.Rule) *patternRules {
-	res := make([]*regexp.Regexp, len(rs))
-	for i, r := range rs {
-		res[i] = r.Pattern.Regexp()
-	}
-	return &patternRules{rules: rs, set: prefilter.New(res), matches: map[*leafText][]int32{}}
+// newPatternRules returns the detection of the pattern rules rs, whose
+// expressions set holds at their indexes in rs.
+func newPatternRules(rs []*rules.Rule, set *prefilter.Set) *patternRules {
+	return &patternRules{rules: rs, set: set, matches: map[*leafText][]int32{}}
 }
 
 // match returns where rule i's pattern first matches t, or -1. *hits is

@@ -16,13 +16,8 @@ func TestPatternRulesAgreeWithRegexp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var patterns []*rules.Rule
-	for _, r := range set.Rules {
-		if r.Pattern != nil {
-			patterns = append(patterns, r)
-		}
-	}
-	d := newPatternRules(patterns)
+	c := compileRules(set)
+	d := newPatternRules(c.patterns, c.patternSet)
 	pieces := append(d.set.Literals(), " ", "\n", "/", "~", ".", "\"", "=", "SELECT", " from ", "AKIAABCDEFGHIJKLMNOP", "ghp_"+strings.Repeat("a1", 20), "xoxb-1234567890ab", "-----BEGIN ", "PRIVATE KEY-----", "é", "\u017f")
 	r := rand.New(rand.NewPCG(8, 9))
 	for range 5_000 {

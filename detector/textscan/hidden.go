@@ -43,6 +43,10 @@ func HiddenChars(s string) Hidden {
 	var tags []byte
 	zw := 0
 	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < 0x7F || c == '\t' || c == '\n' || c == '\r' {
+			i++ // printable ASCII: the common case
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		var kind HiddenKind
@@ -83,8 +87,13 @@ func HiddenChars(s string) Hidden {
 // and every other hidden character removed, so that the text a model sees
 // can be scored like visible text.
 func Reveal(s string) string {
+	first := revealStart(s)
+	if first == len(s) {
+		return s
+	}
 	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
+	out = append(out, s[:first]...)
+	for i := first; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r >= 0xE0000 && r <= 0xE007F:
@@ -113,4 +122,19 @@ func Reveal(s string) string {
 		i += size
 	}
 	return string(out)
+}
+
+// revealStart returns the offset of the first byte from which Reveal may
+// change s (len(s) if none): ESC, or the first byte of the UTF-8 encoding
+// of a character it decodes or removes (U+2xxx, U+FEFF, U+E00xx). None of
+// these bytes continues a UTF-8 sequence, so the offset is where a rune
+// starts.
+func revealStart(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 0x1B, 0xE2, 0xEF, 0xF3:
+			return i
+		}
+	}
+	return len(s)
 }

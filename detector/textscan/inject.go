@@ -116,12 +116,34 @@ type Scored struct {
 }
 
 // ScoreText scores s, except for the signals that depend on tool names.
-func ScoreText(s string) *Scored {
-	var inj Injection
-	inj.Hidden = HiddenChars(s)
-	visible := s
+func ScoreText(s string) *Scored { return Analyse(s).Score() }
+
+// Analysis is one text lower-cased and scanned for the signals: its Score
+// and its InstructionParts share the scan.
+type Analysis struct {
+	s      string
+	hidden Hidden
+	// visible is the text scored (s, or Reveal(s) when s hides
+	// characters), lower the same lower-cased and hits its scan.
+	visible, lower string
+	hits           *prefilter.Hits
+}
+
+// Analyse lower-cases s (revealed if it hides characters) and scans it.
+func Analyse(s string) *Analysis {
+	a := &Analysis{s: s, hidden: HiddenChars(s), visible: s}
+	if a.hidden.Any() {
+		a.visible = Reveal(s)
+	}
+	a.lower = lowerASCII(a.visible)
+	a.hits = signalSet.Scan(a.lower)
+	return a
+}
+
+// Score is ScoreText(s) for the analysed text s.
+func (a *Analysis) Score() *Scored {
+	inj := Injection{Hidden: a.hidden}
 	if inj.Hidden.Any() {
-		visible = Reveal(s)
 		for _, k := range []HiddenKind{HiddenTag, HiddenBidi, HiddenANSI, HiddenZeroWidth, HiddenControl} {
 			if inj.Hidden.Counts[k] == 0 {
 				continue
@@ -131,8 +153,7 @@ func ScoreText(s string) *Scored {
 			inj.Signals = append(inj.Signals, "hidden_"+string(k))
 		}
 	}
-	lower := lowerASCII(visible)
-	h := signalSet.Scan(lower)
+	lower, h := a.lower, a.hits
 	first := -1
 	for i := range signals {
 		at := findSignal(h, i, 0, len(lower), nil)
@@ -148,8 +169,28 @@ func ScoreText(s string) *Scored {
 	if first < 0 {
 		first = 0
 	}
-	inj.Excerpt = Excerpt(visible, first)
+	inj.Excerpt = Excerpt(a.visible, first)
 	return &Scored{base: inj, lower: lower, orders: h.Match(imperativeIndex)}
+}
+
+// Revealed returns Reveal(s) for the analysed text s.
+func (a *Analysis) Revealed() string {
+	if a.hidden.Any() {
+		return a.visible
+	}
+	return Reveal(a.s)
+}
+
+// InstructionParts is InstructionParts(a.Revealed(), parts), sharing the
+// scan when the revealed text is the text scored.
+func (a *Analysis) InstructionParts(parts [][2]int) []bool {
+	r := a.Revealed()
+	if r != a.visible {
+		return InstructionParts(r, parts)
+	}
+	// A text that hides nothing is its own revealed text.
+	hidden := a.hidden.Any() && HiddenChars(r).Any()
+	return instructionParts(r, a.hits, hidden, parts)
 }
 
 // With returns the score of the text for a session offering toolNames.
@@ -174,8 +215,12 @@ func (sc *Scored) With(toolNames []string) Injection {
 // InjectionScore(part, nil).Score > 0 || GivesOrders(part) says, with s
 // scanned once.
 func InstructionParts(s string, parts [][2]int) []bool {
-	lower := lowerASCII(s)
-	h := signalSet.Scan(lower)
+	return instructionParts(s, signalSet.Scan(lowerASCII(s)), HiddenChars(s).Any(), parts)
+}
+
+// instructionParts is InstructionParts with s scanned (h) and told whether
+// it hides characters: if it does not, none of its parts does.
+func instructionParts(s string, h *prefilter.Hits, hidden bool, parts [][2]int) []bool {
 	triggers := make([][]span, len(signals))
 	for i := range signals {
 		triggers[i] = triggerSpans(h, i)
@@ -183,7 +228,7 @@ func InstructionParts(s string, parts [][2]int) []bool {
 	out := make([]bool, len(parts))
 	for k, p := range parts {
 		from, to := p[0], p[1]
-		if HiddenChars(s[from:to]).Any() {
+		if hidden && HiddenChars(s[from:to]).Any() {
 			out[k] = true
 			continue
 		}

@@ -72,9 +72,39 @@ var encodedSet = prefilter.MustCompile(`[A-Za-z0-9+/]{120,}={0,2}|[A-Za-z0-9_-]{
 // Encoded returns the first long base64 or hex run in s (what an agent
 // smuggles data out as), or "".
 func Encoded(s string) string {
+	if !hasEncodedRun(s) {
+		return "" // the common case, without a scan
+	}
 	h := encodedSet.Scan(s)
 	if m := h.Find(0); m != "" && hasDigit(m) && hasLetter(m) {
 		return m
 	}
 	return h.Find(1)
+}
+
+// minEncodedRun is the shortest run either expression of encodedSet
+// matches; encodedBytes are the bytes of any of their runs.
+const minEncodedRun = 120
+
+var encodedBytes = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-") {
+		t[c] = true
+	}
+	return t
+}()
+
+// hasEncodedRun reports whether s holds minEncodedRun consecutive
+// encodedBytes: every match of encodedSet is such a run.
+func hasEncodedRun(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !encodedBytes[s[i]] {
+			n = 0
+			continue
+		}
+		if n++; n >= minEncodedRun {
+			return true
+		}
+	}
+	return false
 }

@@ -10,45 +10,44 @@ const ShingleWords = 8
 
 // Shingles calls fn with the xxhash64 of every run of ShingleWords
 // consecutive words of s (words are runs of letters and digits, lower
-// cased). Texts shorter than that give one hash of all their words if they
-// have at least four, so short but specific values still count.
+// cased), each word followed by a space. Texts shorter than that give one
+// hash of all their words if they have at least four, so short but
+// specific values still count.
 func Shingles(s string, fn func(uint64)) {
-	var words [ShingleWords][]byte
-	var buf []byte
+	// words holds the words read so far, each followed by a space: a run
+	// of words is one slice of it. starts are where the last ShingleWords
+	// words start.
+	words := make([]byte, 0, len(s)+1)
+	var starts [ShingleWords]int
 	n := 0
-	emit := func(count int) {
-		buf = buf[:0]
-		for i := range count {
-			buf = append(buf, words[(n-count+i)%ShingleWords]...)
-			buf = append(buf, ' ')
+	for i := 0; i < len(s); {
+		for i < len(s) && !shingleByte(s[i]) {
+			i++
 		}
-		fn(xxhash.Sum64(buf))
-	}
-	word := make([]byte, 0, 32)
-	flush := func() {
-		if len(word) == 0 {
-			return
+		if i == len(s) {
+			break
 		}
-		words[n%ShingleWords] = append(words[n%ShingleWords][:0], word...)
+		starts[n%ShingleWords] = len(words)
+		for ; i < len(s) && shingleByte(s[i]); i++ {
+			c := s[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			words = append(words, c)
+		}
+		words = append(words, ' ')
 		n++
-		word = word[:0]
 		if n >= ShingleWords {
-			emit(ShingleWords)
+			fn(xxhash.Sum64(words[starts[n%ShingleWords]:]))
 		}
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			word = append(word, c+32)
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c >= 0x80:
-			word = append(word, c)
-		default:
-			flush()
-		}
-	}
-	flush()
 	if n >= 4 && n < ShingleWords {
-		emit(n)
+		fn(xxhash.Sum64(words))
 	}
+}
+
+// shingleByte reports whether c is part of a word: an ASCII letter or
+// digit, or a byte of a non-ASCII character.
+func shingleByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
 }

@@ -2,6 +2,7 @@ package textscan
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -105,6 +106,13 @@ func TestSecretsAndPaths(t *testing.T) {
 	}
 	if Encoded("data="+string(make([]byte, 0))) != "" {
 		t.Errorf("Encoded(empty) found a payload")
+	}
+	run := strings.Repeat("aB3+", 30) // 120 bytes, the shortest run found
+	if got := Encoded("data=" + run[1:] + " end"); got != "" {
+		t.Errorf("Encoded(119-byte run) = %q, want none", got)
+	}
+	if got := Encoded("data=" + run + " end"); got != run {
+		t.Errorf("Encoded(120-byte run) = %q, want %q", got, run)
 	}
 }
 

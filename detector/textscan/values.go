@@ -86,41 +86,51 @@ func Values(dst []Value, s string) []Value {
 	return dst
 }
 
-func isSeparator(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', ',', ';', '(', ')', '[', ']', '{', '}', '<', '>', '"', '\'', '`', '|', '\\':
-		return true
+func isSeparator(c byte) bool { return separators[c] }
+
+// separators are the bytes that end a token.
+var separators = func() (t [256]bool) {
+	for _, c := range []byte(" \t\n\r,;()[]{}<>\"'`|\\") {
+		t[c] = true
 	}
-	return false
-}
+	return t
+}()
 
 // classify adds what one whitespace-delimited token is.
 func classify(tok string, add func(ValueKind, string)) {
-	tok = strings.TrimRight(tok, ".:!?*")
-	tok = strings.TrimLeft(tok, ":*")
+	// strings.TrimRight(tok, ".:!?*") and strings.TrimLeft(tok, ":*"),
+	// without building a cutset per token.
+	for len(tok) > 0 {
+		if c := tok[len(tok)-1]; c != '.' && c != ':' && c != '!' && c != '?' && c != '*' {
+			break
+		}
+		tok = tok[:len(tok)-1]
+	}
+	for len(tok) > 0 && (tok[0] == ':' || tok[0] == '*') {
+		tok = tok[1:]
+	}
 	if len(tok) < 4 {
 		return
 	}
-	lower := lowerASCII(tok)
 	switch {
 	case tok[0] == '@':
 		if len(tok) >= 4 {
-			add(ValueHandle, lower[1:])
+			add(ValueHandle, lowerASCII(tok[1:]))
 		}
 		return
-	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "ftp://"), strings.HasPrefix(lower, "www."):
+	case hasPrefixASCIIFold(tok, "http://"), hasPrefixASCIIFold(tok, "https://"), hasPrefixASCIIFold(tok, "ftp://"), hasPrefixASCIIFold(tok, "www."):
 		add(ValueURL, NormalizeURL(tok))
 		return
 	}
 	if at := strings.IndexByte(tok, '@'); at > 0 {
 		if d := strings.LastIndexByte(tok, '.'); d > at+1 && d < len(tok)-2 && allLetters(tok[d+1:]) {
-			add(ValueEmail, lower)
+			add(ValueEmail, lowerASCII(tok))
 		}
 		return
 	}
 	if tok[0] == '/' || tok[0] == '~' || strings.HasPrefix(tok, "$HOME/") {
 		if strings.Count(tok, "/") >= 2 || tok[0] == '~' {
-			add(ValuePath, strings.TrimRight(lower, "/"))
+			add(ValuePath, lowerASCII(strings.TrimRight(tok, "/")))
 		}
 		return
 	}
@@ -136,7 +146,7 @@ func classify(tok string, add func(ValueKind, string)) {
 		return
 	}
 	if relativePath(tok) || dotFileName(tok) {
-		add(ValuePath, strings.TrimRight(lower, "/"))
+		add(ValuePath, lowerASCII(strings.TrimRight(tok, "/")))
 		return
 	}
 	digits, letters, under, other := 0, 0, 0, 0
@@ -156,11 +166,11 @@ func classify(tok string, add func(ValueKind, string)) {
 	switch {
 	case other > 0:
 	case under > 0 && len(tok) >= 6 && tok[0] != '_' && tok[len(tok)-1] != '_':
-		add(ValueIdent, lower)
+		add(ValueIdent, lowerASCII(tok))
 	case letters == 0 && digits >= 6 && under == 0:
 		add(ValueNumber, tok)
 	case digits > 0 && letters > 0 && under == 0 && len(tok) >= 8 && len(tok) <= 64:
-		add(ValueAccount, lower)
+		add(ValueAccount, lowerASCII(tok))
 	}
 }
 
@@ -192,6 +202,25 @@ func quoted(s string, add func(ValueKind, string)) {
 			}
 		}
 	}
+}
+
+// hasPrefixASCIIFold reports whether s starts with prefix, a lower-case
+// ASCII string, in any case of its ASCII letters: whether lowerASCII(s)
+// starts with prefix.
+func hasPrefixASCIIFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func allLetters(s string) bool {

@@ -127,28 +127,28 @@ func uniq(cs []*cond) []*cond {
 	})
 }
 
-// eval evaluates c given which literal (a bit each) and run atoms the
-// text holds.
-func (c *cond) eval(lits []uint64, runs []bool) bool {
+// eval evaluates c on the text h scanned: the literals it holds and
+// (looked for when needed) its run atoms.
+func (c *cond) eval(h *Hits) bool {
 	switch c.op {
 	case opAll:
 		return true
 	case opNone:
 		return false
 	case opLit:
-		return c.id>>6 < len(lits) && lits[c.id>>6]&(1<<(c.id&63)) != 0
+		return c.id>>6 < len(h.lits) && h.lits[c.id>>6]&(1<<(c.id&63)) != 0
 	case opRun:
-		return runs[c.id]
+		return h.hasRun(c.id)
 	case opAnd:
 		for _, s := range c.subs {
-			if !s.eval(lits, runs) {
+			if !s.eval(h) {
 				return false
 			}
 		}
 		return true
 	case opOr:
 		for _, s := range c.subs {
-			if s.eval(lits, runs) {
+			if s.eval(h) {
 				return true
 			}
 		}

@@ -15,9 +15,9 @@ type Hits struct {
 	// lower is s lower-cased.
 	lower []byte
 	// lits tells which literals the text holds (a bit per literal), runs
-	// which run atoms.
+	// which run atoms (see hasRun).
 	lits []uint64
-	runs []bool
+	runs []condResult
 	// starts are the places of the literals of first sets, kws those of
 	// the keywords, in the order found.
 	starts []start
@@ -33,6 +33,34 @@ type Hits struct {
 	kwFrom   []int32
 	// rd reads inputs to matchAt.
 	rd strings.Reader
+	// conds tells, per expression, whether the text meets its cond
+	// (condUnknown until evaluated).
+	conds []condResult
+}
+
+// condResult is what a Hits knows of an expression's cond or of a run
+// atom.
+type condResult uint8
+
+const (
+	condUnknown condResult = iota
+	condFalse
+	condTrue
+)
+
+// holds reports whether the scanned text meets expression i's cond,
+// evaluated once per text: windows of one text ask again and again.
+func (h *Hits) holds(i int) bool {
+	if h.conds == nil {
+		h.conds = make([]condResult, len(h.set.exprs))
+	}
+	if h.conds[i] == condUnknown {
+		h.conds[i] = condFalse
+		if h.set.exprs[i].cond.eval(h) {
+			h.conds[i] = condTrue
+		}
+	}
+	return h.conds[i] == condTrue
 }
 
 // start is a place a match of an expression may start: the literal there
@@ -69,12 +97,6 @@ func (set *Set) Scan(s string) *Hits {
 			return true
 		})
 	}
-	if len(set.runs) > 0 {
-		h.runs = make([]bool, len(set.runs))
-		for i, r := range set.runs {
-			h.runs[i] = hasRun(h.lower, r)
-		}
-	}
 	return h
 }
 
@@ -94,6 +116,21 @@ func lowerBytes(s string) []byte {
 		}
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// hasRun reports whether the text holds run atom i, looked for once on
+// first use: most expressions' conditions are settled by literals.
+func (h *Hits) hasRun(i int) bool {
+	if h.runs == nil {
+		h.runs = make([]condResult, len(h.set.runs))
+	}
+	if h.runs[i] == condUnknown {
+		h.runs[i] = condFalse
+		if hasRun(h.lower, h.set.runs[i]) {
+			h.runs[i] = condTrue
+		}
+	}
+	return h.runs[i] == condTrue
 }
 
 // hasRun reports whether b holds r.min consecutive bytes of r.set.
@@ -119,10 +156,12 @@ func (h *Hits) Index(i, from, to int) int {
 	if e.skippedFold && h.folds {
 		return find(e.re, h.s, from, to)
 	}
+	// A match in s[from:to] holds the literals and runs of e.cond, so s
+	// does.
+	if !h.holds(i) {
+		return -1
+	}
 	if !e.starts {
-		if !e.cond.eval(h.lits, h.runs) {
-			return -1
-		}
 		return find(e.re, h.s, from, to)
 	}
 	cands := h.candidates(i)
@@ -287,7 +326,7 @@ func (h *Hits) MayMatch(i int) bool {
 	case e.starts:
 		return len(h.candidates(i)) > 0 || e.textStart || e.lineStart
 	}
-	return e.cond.eval(h.lits, h.runs)
+	return e.cond.eval(h)
 }
 
 // nextLine returns the first position in [from, to) that follows a

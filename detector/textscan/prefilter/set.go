@@ -42,7 +42,8 @@ type expr struct {
 	textStart, lineStart bool
 	lineFollow           *follow
 	// cond holds in the lower-cased text of any text the expression
-	// matches, when starts is not set.
+	// matches: an expression whose starts are known runs only on texts
+	// where it holds too.
 	cond *cond
 	// skippedFold: the literals leave out U+017F and U+212A, which (?i)
 	// matches as s and k; a text holding either is searched unfiltered.
@@ -107,6 +108,8 @@ func New(res []*regexp.Regexp, keywords ...string) *Set {
 					}
 				}
 				e.skippedFold = a.skippedFold
+				e.cond = x.cond
+				set.numberAtoms(e.cond, addLit)
 				continue
 			}
 		}
