@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mcptrail/mcptrail/dashboards/internal/fixture"
 	"github.com/mcptrail/mcptrail/dashboards/plugin"
+	"github.com/mcptrail/mcptrail/detector"
 )
 
 // serve runs the plugin as Grafana would, over gRPC on a loopback port,
@@ -277,12 +277,12 @@ func TestPluginOverGRPC(t *testing.T) {
 	})
 }
 
-// severityRank orders severity names from info (0) to critical (4).
-func severityRank(t *testing.T, name string) int {
+// severityRank orders severity names from info to critical.
+func severityRank(t *testing.T, name string) detector.Severity {
 	t.Helper()
-	i := slices.Index([]string{"info", "low", "medium", "high", "critical"}, name)
-	if i < 0 {
-		t.Fatalf("unknown severity %q", name)
+	s, err := detector.ParseSeverity(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return i
+	return s
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mcptrail/mcptrail/detector"
 )
 
 // Summary is what the demo stored and found; --summary-json writes it.
@@ -104,10 +106,11 @@ type window struct {
 	start, end         time.Time
 }
 
-// severityRank orders severities; high and critical are >= 3.
-var severityRank = map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-func highOrCritical(sev string) bool { return severityRank[sev] >= 3 }
+// highOrCritical reports whether sev names a severity of high or above.
+func highOrCritical(sev string) bool {
+	s, err := detector.ParseSeverity(sev)
+	return err == nil && s >= detector.High
+}
 
 // attribute assigns each stored session to the scenario during which it
 // began, and each finding to the scenario during which the event that
@@ -337,8 +340,8 @@ func (s *Summary) write(w io.Writer, db string, chdb string, kept bool) {
 // bySeverity formats counts from critical down.
 func bySeverity(m map[string]int) string {
 	var parts []string
-	for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
-		if m[sev] > 0 {
+	for s := detector.Critical; s >= detector.Info; s-- {
+		if sev := s.String(); m[sev] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", m[sev], sev))
 		}
 	}
