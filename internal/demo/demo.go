@@ -375,13 +375,18 @@ func (r *run) startPipeline(ctx context.Context) error {
 	return nil
 }
 
+// counts returns the records on the bus and the events stored.
+func (r *run) counts(ctx context.Context) (records, stored uint64, err error) {
+	if records, err = r.watch.records(ctx); err != nil {
+		return 0, 0, err
+	}
+	stored, err = r.wh.eventsStored(ctx)
+	return records, stored, err
+}
+
 // progress prints how far the pipeline is.
 func (r *run) progress(ctx context.Context) error {
-	records, err := r.watch.records(ctx)
-	if err != nil {
-		return err
-	}
-	stored, err := r.wh.eventsStored(ctx)
+	records, stored, err := r.counts(ctx)
 	if err != nil {
 		return err
 	}
@@ -478,11 +483,7 @@ func (r *run) waitStored(ctx context.Context) error {
 	deadline := time.Now().Add(storeTimeout)
 	next := time.Now().Add(progressEvery)
 	for {
-		records, err := r.watch.records(ctx)
-		if err != nil {
-			return err
-		}
-		stored, err := r.wh.eventsStored(ctx)
+		records, stored, err := r.counts(ctx)
 		if err != nil {
 			return err
 		}
