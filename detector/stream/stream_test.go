@@ -67,19 +67,21 @@ func sessionRecords(t *testing.T, session string) [][]byte {
 	return out
 }
 
-func TestRunnerOnEmbeddedNATS(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	b, err := busurl.Open(ctx, "embedded://"+t.TempDir()+"?listen=127.0.0.1:0", bus.Config{}, natsserver.Starter(nil))
+// publishSessions starts an embedded bus (closed when the test ends; query
+// adds URL parameters), publishes the records of sessions sessions keyed
+// by session, then extra, and returns the bus and when publishing began.
+func publishSessions(ctx context.Context, t *testing.T, query string, sessions int, extra ...bus.Message) (bus.Bus, time.Time) {
+	t.Helper()
+	b, err := busurl.Open(ctx, "embedded://"+t.TempDir()+"?listen=127.0.0.1:0"+query, bus.Config{}, natsserver.Starter(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { _ = b.Close() })
 	pub, err := b.Publisher(ctx, bus.PublisherConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const sessions = 20
+	published := time.Now()
 	for i := range sessions {
 		session := fmt.Sprintf("sess-%02d", i)
 		for _, v := range sessionRecords(t, session) {
@@ -88,13 +90,23 @@ func TestRunnerOnEmbeddedNATS(t *testing.T) {
 			}
 		}
 	}
-	// A record that is not JSON is counted and skipped, not fatal.
-	if err := pub.Publish(ctx, bus.Message{Key: []byte("junk"), Value: []byte("{not json")}, nil); err != nil {
-		t.Fatal(err)
+	for _, m := range extra {
+		if err := pub.Publish(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return b, published
+}
+
+func TestRunnerOnEmbeddedNATS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const sessions = 20
+	// A record that is not JSON is counted and skipped, not fatal.
+	b, _ := publishSessions(ctx, t, "", sessions, bus.Message{Key: []byte("junk"), Value: []byte("{not json")})
 
 	cons, err := b.Consumer(ctx, bus.ConsumerConfig{Group: "detector"})
 	if err != nil {
@@ -175,28 +187,8 @@ func (s *gateStore) Insert(ctx context.Context, _ []detector.Finding) error {
 func TestRunnerBusLag(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	b, err := busurl.Open(ctx, "embedded://"+t.TempDir()+"?listen=127.0.0.1:0&partitions=1", bus.Config{}, natsserver.Starter(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	pub, err := b.Publisher(ctx, bus.PublisherConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	published := time.Now()
 	const sessions = 30
-	for i := range sessions {
-		session := fmt.Sprintf("sess-%02d", i)
-		for _, v := range sessionRecords(t, session) {
-			if err := pub.Publish(ctx, bus.Message{Key: []byte(session), Value: v}, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := pub.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b, published := publishSessions(ctx, t, "&partitions=1", sessions)
 	const wait = 300 * time.Millisecond
 	time.Sleep(wait)
 
