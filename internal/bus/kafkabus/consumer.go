@@ -27,7 +27,7 @@ const (
 )
 
 // consumer implements bus.Consumer with a kafka.Reader in a consumer
-// group. A goroutine reads ahead into buf; Fetch takes from it.
+// group. A goroutine reads ahead into queue; Fetch takes from it.
 type consumer struct {
 	b     *Bus
 	topic string
@@ -39,8 +39,7 @@ type consumer struct {
 	room     chan struct{} // cap 1: buf has room
 
 	mu     sync.Mutex
-	buf    []kafka.Message
-	head   int   // buf[head:] are the records not fetched yet
+	queue  readAhead
 	err    error // the reader's last error, reported once by Fetch
 	closed bool
 	parts  map[int]*partAcks
@@ -87,6 +86,7 @@ func newConsumer(b *Bus, cfg bus.ConsumerConfig) (*consumer, error) {
 		ready:    make(chan struct{}, 1),
 		room:     make(chan struct{}, 1),
 		parts:    make(map[int]*partAcks),
+		queue:    readAhead{limit: prefetch},
 	}
 	go c.pump(ctx)
 	return c, nil
@@ -115,7 +115,7 @@ func (c *consumer) pump(ctx context.Context) {
 			}
 		}
 		c.mu.Lock()
-		for len(c.buf)-c.head >= prefetch {
+		for c.queue.full() {
 			c.mu.Unlock()
 			select {
 			case <-c.room:
@@ -124,11 +124,7 @@ func (c *consumer) pump(ctx context.Context) {
 			}
 			c.mu.Lock()
 		}
-		if c.head > 0 && c.head == len(c.buf) {
-			clear(c.buf)
-			c.buf, c.head = c.buf[:0], 0
-		}
-		c.buf = append(c.buf, m)
+		c.queue.push(m)
 		c.mu.Unlock()
 		signal(c.ready)
 	}
@@ -152,7 +148,7 @@ func (c *consumer) Fetch(ctx context.Context, max int) ([]*bus.Delivery, error) 
 			c.mu.Unlock()
 			return nil, fmt.Errorf("kafkabus: fetch: %w", bus.ErrClosed)
 		}
-		if n := len(c.buf) - c.head; n > 0 {
+		if n := c.queue.len(); n > 0 {
 			ds := c.deliver(min(n, max))
 			c.mu.Unlock()
 			signal(c.room)
@@ -176,8 +172,7 @@ func (c *consumer) Fetch(ctx context.Context, max int) ([]*bus.Delivery, error) 
 func (c *consumer) deliver(n int) []*bus.Delivery {
 	ds := make([]bus.Delivery, n)
 	out := make([]*bus.Delivery, n)
-	for i := range n {
-		m := &c.buf[c.head+i]
+	c.queue.take(n, func(i int, m *kafka.Message) {
 		pa := c.parts[m.Partition]
 		switch {
 		case pa == nil:
@@ -208,9 +203,7 @@ func (c *consumer) deliver(n int) []*bus.Delivery {
 		}
 		d.Ack = pa
 		out[i] = d
-		*m = kafka.Message{}
-	}
-	c.head += n
+	})
 	return out
 }
 
