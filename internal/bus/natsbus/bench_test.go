@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
 	"github.com/mcptrail/mcptrail/internal/bus/natsserver"
+	"github.com/mcptrail/mcptrail/internal/cputime"
 )
 
 const (
@@ -104,11 +104,11 @@ func BenchmarkConsume(b *testing.B) {
 // used so far.
 func cpuTime(b *testing.B) time.Duration {
 	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := cputime.Process()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // reportRate reports records/s since start and the CPU time per record
