@@ -183,16 +183,9 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 			c.Injection = e.scoreResult(s, c)
 			rememberResult = c
 		case "tools/list":
-			o.Tools = e.msgs.toolList(ev.ServerName, ev.Result)
-			tools := s.Servers[ev.ServerName]
-			if tools == nil {
-				tools = map[string]*Tool{}
-				s.Servers[ev.ServerName] = tools
-			}
-			for i := range o.Tools {
-				tools[o.Tools[i].Name] = &o.Tools[i]
-			}
-			s.toolNames = nil
+			list := e.msgs.toolList(ev.ServerName, ev.Result)
+			o.Tools, o.toolList = list.tools, list
+			s.listed(ev.ServerName, list)
 		}
 	}
 	for _, d := range e.detections {

@@ -121,11 +121,37 @@ func (d *decodedLeaves) payload() ([]textscan.Secret, string) {
 	return d.secrets, d.encoded
 }
 
-// decodedTools are the tool definitions of a tools/list result.
+// decodedTools are the tool definitions of a tools/list result, with
+// the maps and names a session that lists them uses (made on first use
+// and shared by every session that gets the same list: read only).
 type decodedTools struct {
 	server string
 	raw    []byte
 	tools  []Tool
+
+	byName    map[string]*Tool
+	names     []string // the keys of byName, sorted
+	namesHash uint64   // toolNamesHash of names
+}
+
+// toolsByName maps each tool's name to its (last) definition.
+func (d *decodedTools) toolsByName() map[string]*Tool {
+	if d.byName == nil {
+		d.byName = make(map[string]*Tool, len(d.tools))
+		for i := range d.tools {
+			d.byName[d.tools[i].Name] = &d.tools[i]
+		}
+	}
+	return d.byName
+}
+
+// sortedNames returns the tool names, sorted, and their toolNamesHash.
+func (d *decodedTools) sortedNames() ([]string, uint64) {
+	if d.names == nil {
+		d.names = sortedNames(d.toolsByName())
+		d.namesHash = toolNamesHash(d.names)
+	}
+	return d.names, d.namesHash
 }
 
 // Bounds of a messageCache: the entries of each map and the JSON bytes of
@@ -192,16 +218,17 @@ func (mc *messageCache) toolResult(result jsontext.Value) *decodedLeaves {
 }
 
 // toolList returns the definitions of a tools/list result (decodeTools).
-func (mc *messageCache) toolList(server string, result jsontext.Value) []Tool {
+func (mc *messageCache) toolList(server string, result jsontext.Value) *decodedTools {
 	key := xxhash.Sum64String(server) ^ xxhash.Sum64(result)*31
 	if d := mc.lists[key]; d != nil && d.server == server && bytes.Equal(d.raw, result) {
-		return d.tools
+		return d
 	}
-	tools := decodeTools(server, result)
+	d := &decodedTools{server: server, tools: decodeTools(server, result)}
 	if mc.keep(len(mc.lists), len(result)) {
-		mc.lists[key] = &decodedTools{server: server, raw: bytes.Clone(result), tools: tools}
+		d.raw = bytes.Clone(result)
+		mc.lists[key] = d
 	}
-	return tools
+	return d
 }
 
 // cached returns m's entry for raw, made by decode on a miss.

@@ -103,6 +103,8 @@ type Observation struct {
 	Call *Call
 	// Tools are the definitions of a tools/list result.
 	Tools []Tool
+	// toolList is the cached list Tools come from.
+	toolList *decodedTools
 }
 
 // IsCall reports whether o is a client's request to call a tool.

@@ -1,9 +1,9 @@
 package detector
 
 import (
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -28,8 +28,12 @@ type Session struct {
 	// First and Last are the times of the first and latest events.
 	First, Last time.Time
 
-	// Servers maps a server name to the tools it listed in this session.
+	// Servers maps a server name to the tools it listed in this session
+	// (read only: the map may be shared, see listed).
 	Servers map[string]map[string]*Tool
+	// sharedList is, per server whose Servers map is a list's shared map,
+	// that list.
+	sharedList map[string]*decodedTools
 	// calls are the latest tool calls, oldest first; callCount counts all.
 	calls     []*Call
 	callCount int
@@ -87,9 +91,38 @@ func (s *Session) Calls() []*Call { return s.calls }
 // CallCount is the number of tool calls the session made.
 func (s *Session) CallCount() int { return s.callCount }
 
+// listed adds the tools a server listed to the session. A server's first
+// list is used as the list's shared map; a later one copies it first.
+func (s *Session) listed(server string, list *decodedTools) {
+	s.toolNames = nil
+	tools := s.Servers[server]
+	if tools == nil {
+		s.Servers[server] = list.toolsByName()
+		if s.sharedList == nil {
+			s.sharedList = make(map[string]*decodedTools, 1)
+		}
+		s.sharedList[server] = list
+		return
+	}
+	if s.sharedList[server] != nil {
+		tools = maps.Clone(tools)
+		s.Servers[server] = tools
+		delete(s.sharedList, server)
+	}
+	for i := range list.tools {
+		tools[list.tools[i].Name] = &list.tools[i]
+	}
+}
+
 // ToolNames returns the names of every tool the session's servers listed.
 func (s *Session) ToolNames() []string {
 	if s.toolNames != nil {
+		return s.toolNames
+	}
+	if len(s.Servers) == 1 && len(s.sharedList) == 1 {
+		for _, list := range s.sharedList {
+			s.toolNames, s.toolNamesHash = list.sortedNames()
+		}
 		return s.toolNames
 	}
 	names := []string{}
@@ -99,9 +132,21 @@ func (s *Session) ToolNames() []string {
 		}
 	}
 	slices.Sort(names)
-	s.toolNames = names
-	s.toolNamesHash = xxhash.Sum64String(strings.Join(names, "\x00"))
+	s.toolNames, s.toolNamesHash = names, toolNamesHash(names)
 	return names
+}
+
+// toolNamesHash identifies a sorted list of tool names.
+func toolNamesHash(names []string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	for i, name := range names {
+		if i > 0 {
+			d.WriteString("\x00")
+		}
+		d.WriteString(name)
+	}
+	return d.Sum64()
 }
 
 // appendCall numbers a new call and appends it to the session's calls.

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"bytes"
 	"container/list"
 	"fmt"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/go-json-experiment/json"
 
 	"github.com/mcptrail/mcptrail/detector/textscan"
@@ -54,6 +56,9 @@ const (
 // and descriptions that refer to other servers' tools.
 type toolDefs struct {
 	analyses map[uint64]*toolAnalysis
+	// versions are the server versions of initialize results, by the
+	// xxhash of the result.
+	versions map[uint64]initVersion
 	tools    *lru[toolKey, *toolHistory]
 	servers  *lru[string, *serverHistory]
 	sessions map[string]*toolSession
@@ -65,6 +70,7 @@ type toolDefs struct {
 func newToolDefs() *toolDefs {
 	return &toolDefs{
 		analyses: map[uint64]*toolAnalysis{},
+		versions: map[uint64]initVersion{},
 		tools:    newLRU[toolKey, *toolHistory](maxToolHistory),
 		servers:  newLRU[string, *serverHistory](maxServerHistory),
 		sessions: map[string]*toolSession{},
@@ -75,11 +81,10 @@ type toolKey struct{ server, tool string }
 
 // toolSnap is one definition of a tool as remembered.
 type toolSnap struct {
-	hash    uint64
-	desc    string // revealed, at most maxKeptDescription bytes
-	schema  string // at most maxKeptDescription bytes
-	a       *toolAnalysis
-	session string
+	hash   uint64
+	desc   string // revealed, at most maxKeptDescription bytes
+	schema string // at most maxKeptDescription bytes
+	a      *toolAnalysis
 }
 
 // toolHistory is what the detection remembers of a (server, tool) across
@@ -98,9 +103,21 @@ type serverHistory struct {
 
 // toolSession is the per-session state of the detection.
 type toolSession struct {
-	defs   map[toolKey]toolSnap
-	server map[string]schemas.Server
+	// defs are the definitions the session listed, by server and tool,
+	// except those of lists (one per server: its first, when its names are
+	// unique) kept whole in lists; counted keys of both together.
+	defs    map[toolKey]toolSnap
+	lists   map[string]*decodedTools
+	inLists int
+	// perTool marks the servers whose definitions are in defs.
+	perTool map[string]bool
+	// servers are the servers the session used, as last seen (at most
+	// maxSessionServers, by name: sessions have a handful).
+	servers []schemas.Server
 }
+
+// maxSessionServers bounds the servers a toolSession remembers.
+const maxSessionServers = 64
 
 func (d *toolDefs) session(s *Session) *toolSession {
 	if s.ID == d.lastID && d.last != nil {
@@ -108,7 +125,7 @@ func (d *toolDefs) session(s *Session) *toolSession {
 	}
 	ts := d.sessions[s.ID]
 	if ts == nil {
-		ts = &toolSession{defs: map[toolKey]toolSnap{}, server: map[string]schemas.Server{}}
+		ts = &toolSession{}
 		d.sessions[s.ID] = ts
 	}
 	d.lastID, d.last = s.ID, ts
@@ -146,20 +163,20 @@ func (d *toolDefs) Observe(s *Session, o *Observation, emit Emit) {
 func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, emit Emit) {
 	srv := o.Record.Server
 	if o.Call != nil && o.Call.Method == "initialize" && o.Event.Dir == schemas.ServerToClient && len(o.Event.Result) > 0 {
-		var r struct {
-			ServerInfo struct {
-				Version string `json:"version"`
-			} `json:"serverInfo"`
-		}
-		if json.Unmarshal(o.Event.Result, &r) == nil && r.ServerInfo.Version != "" {
-			srv.Version = r.ServerInfo.Version
+		if v := d.serverVersion(o.Event.Result); v != "" {
+			srv.Version = v
 		}
 	}
-	if prev, ok := ts.server[srv.Name]; ok && prev == srv {
+	i := slices.IndexFunc(ts.servers, func(p schemas.Server) bool { return p.Name == srv.Name })
+	if i >= 0 && ts.servers[i] == srv {
 		return
 	}
-	if len(ts.server) < 64 {
-		ts.server[srv.Name] = srv
+	switch {
+	case len(ts.servers) >= maxSessionServers:
+	case i >= 0:
+		ts.servers[i] = srv
+	default:
+		ts.servers = append(ts.servers, srv)
 	}
 	h, _ := d.servers.get(srv.Name)
 	if h == nil {
@@ -196,6 +213,37 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 	}
 }
 
+// serverVersion returns the serverInfo.version of an initialize result,
+// or "". Servers answer every session's initialize alike, so the answer is
+// kept by the result's bytes.
+func (d *toolDefs) serverVersion(result []byte) string {
+	key := xxhash.Sum64(result)
+	if v, ok := d.versions[key]; ok && bytes.Equal(v.raw, result) {
+		return v.version
+	}
+	var r struct {
+		ServerInfo struct {
+			Version string `json:"version"`
+		} `json:"serverInfo"`
+	}
+	if json.Unmarshal(result, &r) != nil {
+		r.ServerInfo.Version = ""
+	}
+	if len(result) <= maxKeptDescription {
+		if len(d.versions) >= maxServerHistory {
+			clear(d.versions)
+		}
+		d.versions[key] = initVersion{raw: bytes.Clone(result), version: r.ServerInfo.Version}
+	}
+	return r.ServerInfo.Version
+}
+
+// initVersion is an initialize result and the server version it gives.
+type initVersion struct {
+	raw     []byte
+	version string
+}
+
 func pushKnown[T comparable](list []T, v T) []T {
 	if len(list) >= maxKnown {
 		list = slices.Delete(list, 0, 1)
@@ -206,14 +254,57 @@ func pushKnown[T comparable](list []T, v T) []T {
 // toolsListed runs the definition detections over a tools/list result.
 func (d *toolDefs) toolsListed(s *Session, ts *toolSession, o *Observation, emit Emit) {
 	server := o.Event.ServerName
+	first := d.keepList(ts, server, o.toolList)
 	for i := range o.Tools {
 		t := &o.Tools[i]
 		a := d.analyze(t)
 		d.poisoned(s, o, t, a, emit)
-		d.rugPull(s, ts, o, t, a, emit)
+		d.rugPull(s, ts, o, t, a, first, emit)
 	}
 	d.shadowing(s, o, server, emit)
 }
+
+// keepList reports whether the session keeps list, the server's tools,
+// whole: the server's first list in the session, with unique names, while
+// the session remembers fewer than maxSessionDefs definitions. Nothing was
+// listed before under those names, and the session shares the list
+// instead of copying each definition. Otherwise the definitions go to
+// ts.defs one by one, after those of a list kept whole before.
+func (d *toolDefs) keepList(ts *toolSession, server string, list *decodedTools) bool {
+	if list != nil && ts.lists[server] == nil && !ts.perTool[server] &&
+		len(list.toolsByName()) == len(list.tools) && ts.inLists+len(ts.defs)+len(list.tools) <= maxSessionDefs {
+		if ts.lists == nil {
+			ts.lists = make(map[string]*decodedTools, 1)
+		}
+		ts.lists[server] = list
+		ts.inLists += len(list.tools)
+		return true
+	}
+	if ts.defs == nil {
+		ts.defs = map[toolKey]toolSnap{}
+	}
+	if ts.perTool == nil {
+		ts.perTool = make(map[string]bool, 1)
+	}
+	ts.perTool[server] = true
+	if kept := ts.lists[server]; kept != nil {
+		delete(ts.lists, server)
+		ts.inLists -= len(kept.tools)
+		for i := range kept.tools {
+			t := &kept.tools[i]
+			ts.defs[toolKey{t.Server, t.Name}] = snapOf(t, d.analyze(t))
+		}
+	}
+	return false
+}
+
+// snapOf is the remembered form of t, whose analysis is a.
+func snapOf(t *Tool, a *toolAnalysis) toolSnap {
+	return toolSnap{hash: t.Hash, desc: clip(a.revealed), schema: clip(t.Schema), a: a}
+}
+
+// maxSessionDefs bounds the definitions a session remembers.
+const maxSessionDefs = 4096
 
 // analyze returns the analysis of a definition, cached by its hash.
 func (d *toolDefs) analyze(t *Tool) *toolAnalysis {
@@ -293,12 +384,19 @@ func hiddenKinds(h textscan.Hidden) string {
 
 // rugPull compares a definition with the one seen before for the same
 // server and tool: earlier in the session, or in an earlier session.
-func (d *toolDefs) rugPull(s *Session, ts *toolSession, o *Observation, t *Tool, a *toolAnalysis, emit Emit) {
+//
+// first tells that the list is the server's first in the session, kept
+// whole (keepList): nothing was seen earlier in the session.
+func (d *toolDefs) rugPull(s *Session, ts *toolSession, o *Observation, t *Tool, a *toolAnalysis, first bool, emit Emit) {
 	key := toolKey{t.Server, t.Name}
-	snap := toolSnap{hash: t.Hash, desc: clip(a.revealed), schema: clip(t.Schema), a: a, session: s.ID}
-	prev, inSession := ts.defs[key]
-	if len(ts.defs) < 4096 || inSession {
-		ts.defs[key] = snap
+	snap := snapOf(t, a)
+	var prev toolSnap
+	inSession := false
+	if !first {
+		prev, inSession = ts.defs[key]
+		if ts.inLists+len(ts.defs) < maxSessionDefs || inSession {
+			ts.defs[key] = snap
+		}
 	}
 	h, _ := d.tools.get(key)
 	if h == nil {

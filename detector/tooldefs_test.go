@@ -271,6 +271,24 @@ func TestRugPull(t *testing.T) {
 		b.list(benign)
 		tdExpect(t, tdRun(t, slices.Concat(a.recs, b.recs)...), nil, tdPrefixes...)
 	})
+	t.Run("twice in one list", func(t *testing.T) {
+		a := tdNew(t, "s1")
+		a.list(benign, poisoned)
+		tdExpect(t, tdRun(t, a.recs...), map[string]detector.Severity{
+			detector.RuleToolRugPull: detector.High, detector.RuleToolPoisonedDescription: detector.High,
+		}, tdPrefixes...)
+	})
+	t.Run("after a second page of the list", func(t *testing.T) {
+		a := tdNew(t, "s1")
+		a.list(benign)
+		a.list(tdTool(t, "other_tool", "Does another thing.", ""))
+		a.list(changed)
+		fs := tdRun(t, a.recs...)
+		tdExpect(t, fs, map[string]detector.Severity{detector.RuleToolRugPull: detector.Medium}, tdPrefixes...)
+		if len(fs) != 1 || !strings.Contains(fs[0].Evidence[0].What, "earlier in this session") {
+			t.Errorf("want one rug pull seen earlier in this session:%s", tdDescribe(fs))
+		}
+	})
 	t.Run("paginated list", func(t *testing.T) {
 		a := tdNew(t, "s1")
 		a.list(benign)
