@@ -57,7 +57,7 @@ type Engine struct {
 	latest     time.Time
 	sinceSweep int
 	classCache map[classKey][]string
-	scoreCache map[scoreKey]textscan.Injection
+	scoreCache map[scoreKey]*textscan.Injection
 	msgs       *messageCache
 	obs        Observation // the observation being made, reused
 	stats      engineStats
@@ -79,7 +79,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = 30 * time.Minute
 	}
-	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[scoreKey]textscan.Injection{}, msgs: newMessageCache()}
+	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[scoreKey]*textscan.Injection{}, msgs: newMessageCache()}
 	if opts.Detections != nil {
 		e.detections = opts.Detections
 	} else {
@@ -272,14 +272,15 @@ func (e *Engine) end(s *Session, emit Emit) {
 }
 
 // scoreResult scores a tool result for injected instructions: the leaf
-// that scores highest stands for the result. The tool's own name does not
+// that scores highest stands for the result (nil when none scores above
+// zero; the value is shared: read only). The tool's own name does not
 // count as a mention. Scores are memoized by text, tool names and tool,
 // and each text is scored once for any tool names: agents read the same
 // pages, files and lists again and again, across sessions too.
-func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
+func (e *Engine) scoreResult(s *Session, c *Call) *textscan.Injection {
 	names := s.ToolNames()
 	var others []string
-	var best textscan.Injection
+	var best *textscan.Injection
 	for i, t := range c.resultTexts {
 		key := scoreKey{t, s.toolNamesHash, c.Tool}
 		inj, ok := e.scoreCache[key]
@@ -287,13 +288,14 @@ func (e *Engine) scoreResult(s *Session, c *Call) textscan.Injection {
 			if others == nil {
 				others = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == c.Tool })
 			}
-			inj = t.scored().With(others)
+			scored := t.scored().With(others)
+			inj = &scored
 			if len(e.scoreCache) >= maxScoreCache {
 				clear(e.scoreCache)
 			}
 			e.scoreCache[key] = inj
 		}
-		if inj.Score > best.Score {
+		if inj.Score > 0 && (best == nil || inj.Score > best.Score) {
 			best, c.injectionLeaf = inj, i
 		}
 	}

@@ -78,7 +78,7 @@ func (d *injection) Observe(s *Session, o *Observation, emit Emit) {
 func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	c := o.Call
 	inj := c.Injection
-	if inj.Score < textscan.InjectionWeak {
+	if inj == nil || inj.Score < textscan.InjectionWeak {
 		return
 	}
 	text := c.Result[c.injectionLeaf].Text

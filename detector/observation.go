@@ -27,9 +27,10 @@ type Call struct {
 	Answered bool
 	IsError  bool
 	Result   []textscan.Leaf
-	// Injection is the scoring of the result text; injectionLeaf the index
-	// in Result of the leaf that scored it.
-	Injection     textscan.Injection
+	// Injection is the scoring of the result text (shared: read only), nil
+	// when no text of the result scored; injectionLeaf the index in Result
+	// of the leaf that scored it.
+	Injection     *textscan.Injection
 	injectionLeaf int
 
 	// argTexts and resultTexts are what the engine derived from each of

@@ -62,7 +62,7 @@ type Session struct {
 // carry.
 type Passage struct {
 	Call      *Call
-	Injection textscan.Injection
+	Injection *textscan.Injection // shared: read only
 	// Values are the concrete values the passage holds that no earlier call
 	// of the session carried.
 	Values []textscan.Value
