@@ -10,15 +10,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
+	"github.com/mcptrail/mcptrail/internal/bus/natsbus"
 )
 
 // busWatch reads the bus's own bookkeeping (JetStream stream and consumer
 // state): how many records the collectors published, and how many a
 // consumer group has not acknowledged yet. It never consumes a record.
 type busWatch struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream string
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	streams []string // the capture streams, one per partition
 }
 
 // watchBus connects to the NATS server at url.
@@ -32,8 +33,8 @@ func watchBus(ctx context.Context, url string) (*busWatch, error) {
 		nc.Close()
 		return nil, fmt.Errorf("bus %s: jetstream: %w", url, err)
 	}
-	// The capture stream is named after the topic (natsbus).
-	return &busWatch{nc: nc, js: js, stream: bus.DefaultTopic}, nil
+	streams, _ := natsbus.StreamNames(bus.DefaultTopic, bus.DefaultPartitions)
+	return &busWatch{nc: nc, js: js, streams: streams}, nil
 }
 
 func (b *busWatch) close() { b.nc.Close() }
@@ -41,42 +42,48 @@ func (b *busWatch) close() { b.nc.Close() }
 // records is how many capture records the bus holds: every record the
 // collectors delivered (the demo's bus is new and keeps everything).
 func (b *busWatch) records(ctx context.Context) (uint64, error) {
-	s, err := b.js.Stream(ctx, b.stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, nil
+	var n uint64
+	for _, name := range b.streams {
+		s, err := b.js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+		}
+		n += info.State.Msgs
 	}
-	if err != nil {
-		return 0, fmt.Errorf("bus: stream %s: %w", b.stream, err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("bus: stream %s: %w", b.stream, err)
-	}
-	return info.State.Msgs, nil
+	return n, nil
 }
 
 // pending is how many records the consumer group has not acknowledged:
 // not yet delivered, or delivered and not yet acknowledged, summed over
-// the group's durable consumers (one per partition, named GROUP-pN).
+// the group's durable consumers (one per partition stream, named GROUP-pN).
 // ok is false while the group has no consumers yet.
 func (b *busWatch) pending(ctx context.Context, group string) (n uint64, ok bool, err error) {
-	s, err := b.js.Stream(ctx, b.stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("bus: stream %s: %w", b.stream, err)
-	}
-	list := s.ListConsumers(ctx)
-	for info := range list.Info() {
-		if !strings.HasPrefix(info.Name, group+"-p") {
+	for _, name := range b.streams {
+		s, err := b.js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			continue
 		}
-		ok = true
-		n += info.NumPending + uint64(info.NumAckPending)
-	}
-	if err := list.Err(); err != nil {
-		return 0, false, fmt.Errorf("bus: consumers of %s: %w", b.stream, err)
+		if err != nil {
+			return 0, false, fmt.Errorf("bus: stream %s: %w", name, err)
+		}
+		list := s.ListConsumers(ctx)
+		for info := range list.Info() {
+			if !strings.HasPrefix(info.Name, group+"-p") {
+				continue
+			}
+			ok = true
+			n += info.NumPending + uint64(info.NumAckPending)
+		}
+		if err := list.Err(); err != nil {
+			return 0, false, fmt.Errorf("bus: consumers of %s: %w", name, err)
+		}
 	}
 	return n, ok, nil
 }

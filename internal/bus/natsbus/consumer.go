@@ -40,13 +40,12 @@ const (
 // partition's durable consumer and receives the records of the partitions
 // the server has pinned to it.
 type consumer struct {
-	b      *natsBus
-	cfg    bus.ConsumerConfig
-	stream jetstream.Stream
-	parts  []*partition
-	msgs   chan received
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	b     *natsBus
+	cfg   bus.ConsumerConfig
+	parts []*partition
+	msgs  chan received
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
 	mu     sync.Mutex
 	closed bool
@@ -56,9 +55,10 @@ var _ bus.Consumer = (*consumer)(nil)
 
 // partition is one partition's durable consumer as this member sees it.
 type partition struct {
-	idx  int
-	name string
-	cons jetstream.Consumer
+	idx    int
+	name   string
+	stream jetstream.Stream
+	cons   jetstream.Consumer
 
 	mu    sync.Mutex
 	cc    jetstream.ConsumeContext // the running pull, for Close to stop
@@ -81,27 +81,25 @@ type ackHandle struct {
 }
 
 func newConsumer(ctx context.Context, b *natsBus, cfg bus.ConsumerConfig) (*consumer, error) {
-	streamName, subjects := b.layout.stream, b.layout.subjects
+	streamNames := b.layout.streams
 	if cfg.DeadLetters {
-		streamName, subjects = b.layout.dlqStream, []string{b.layout.dlqSubject}
-	}
-	stream, err := b.js.Stream(ctx, streamName)
-	if err != nil {
-		return nil, fmt.Errorf("natsbus: stream %s: %w", streamName, err)
+		streamNames = []string{b.layout.dlqStream}
 	}
 	c := &consumer{
-		b:      b,
-		cfg:    cfg,
-		stream: stream,
-		msgs:   make(chan received, fetchBuffer),
-		stop:   make(chan struct{}),
+		b:    b,
+		cfg:  cfg,
+		msgs: make(chan received, fetchBuffer),
+		stop: make(chan struct{}),
 	}
-	for i, subj := range subjects {
+	for i, streamName := range streamNames {
+		stream, err := b.js.Stream(ctx, streamName)
+		if err != nil {
+			return nil, fmt.Errorf("natsbus: stream %s: %w", streamName, err)
+		}
 		name := consumerName(cfg.Group, i)
 		cc := jetstream.ConsumerConfig{
 			Durable:        name,
 			Description:    "mcptrail consumer group " + cfg.Group + ", partition " + strconv.Itoa(i),
-			FilterSubject:  subj,
 			DeliverPolicy:  jetstream.DeliverAllPolicy,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			AckWait:        cfg.AckWait,
@@ -114,7 +112,7 @@ func newConsumer(ctx context.Context, b *natsBus, cfg bus.ConsumerConfig) (*cons
 		if err != nil {
 			return nil, fmt.Errorf("natsbus: create consumer %s on stream %s: %w", name, streamName, err)
 		}
-		c.parts = append(c.parts, &partition{idx: i, name: name, cons: cons})
+		c.parts = append(c.parts, &partition{idx: i, name: name, stream: stream, cons: cons})
 	}
 	for _, p := range c.parts {
 		c.wg.Add(1)
@@ -405,7 +403,7 @@ func (c *consumer) unpin(ctx context.Context, p *partition, pin string) {
 	}
 	for _, g := range info.PriorityGroups {
 		if g.Group == priorityGroup && g.PinnedClientID == pin {
-			if err := c.stream.UnpinConsumer(ctx, p.name, priorityGroup); err != nil {
+			if err := p.stream.UnpinConsumer(ctx, p.name, priorityGroup); err != nil {
 				c.b.log.Debug("natsbus: unpin", "consumer", p.name, "err", err)
 			}
 		}

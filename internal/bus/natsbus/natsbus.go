@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,24 +165,33 @@ func connect(ctx context.Context, cfg bus.Config) (*nats.Conn, error) {
 	}
 }
 
-// ensureStreams creates or updates the capture and dead-letter streams.
+// ensureStreams creates or updates the capture streams (one per
+// partition) and the dead-letter stream.
 func (b *natsBus) ensureStreams(ctx context.Context) error {
 	l := b.layout
-	streams := []jetstream.StreamConfig{{
-		Name:        l.stream,
-		Description: "mcptrail capture records, one subject per partition",
-		Subjects:    l.subjects,
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-	}, {
+	if s, err := b.js.Stream(ctx, l.oneStream); err == nil && slices.Contains(s.CachedInfo().Config.Subjects, l.subjects[0]) {
+		return fmt.Errorf("natsbus: stream %s holds the capture subjects of every partition, the layout of earlier mcptrail builds; "+
+			"process what it holds with the build that wrote it, then delete it (nats stream rm %s) or start the bus on a new data directory", l.oneStream, l.oneStream)
+	}
+	streams := make([]jetstream.StreamConfig, 0, len(l.streams)+1)
+	for p, name := range l.streams {
+		streams = append(streams, jetstream.StreamConfig{
+			Name:        name,
+			Description: "mcptrail capture records of partition " + strconv.Itoa(p),
+			Subjects:    []string{l.subjects[p]},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+		})
+	}
+	streams = append(streams, jetstream.StreamConfig{
 		Name:        l.dlqStream,
 		Description: "mcptrail dead-lettered capture records",
 		Subjects:    []string{l.dlqSubject},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
-	}}
+	})
 	for _, sc := range streams {
 		if _, err := b.js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("natsbus: create stream %s: %w", sc.Name, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mcptrail/mcptrail/internal/bus"
@@ -48,8 +49,10 @@ func TestPublishNoStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := js.DeleteStream(ctx, b.(*natsBus).layout.stream); err != nil {
-		t.Fatal(err)
+	for _, stream := range b.(*natsBus).layout.streams {
+		if err := js.DeleteStream(ctx, stream); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p, err := b.Publisher(ctx, bus.PublisherConfig{})
 	if err != nil {
@@ -79,5 +82,37 @@ func TestPublishNoStream(t *testing.T) {
 	}
 	if err := p.Publish(ctx, msg("k", "v"), nil); err == nil || !strings.Contains(err.Error(), bus.ErrClosed.Error()) {
 		t.Errorf("Publish after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestOpenRefusesOneStreamLayout checks that a bus holding the single
+// capture stream of earlier builds is refused with a message that says
+// what to do, instead of the server's subject-overlap error.
+func TestOpenRefusesOneStreamLayout(t *testing.T) {
+	ts := startServer(t, natsserver.Config{})
+	topic := testTopic("onestream")
+	ctx := testCtx(t, 20*time.Second)
+	nc, err := nats.Connect(ts.addr(), nats.Token(ts.cfg.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLayout(topic, bus.DefaultPartitions)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: l.oneStream, Subjects: l.subjects}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, bus.Config{Topic: topic, Servers: []string{ts.addr()}, Auth: bus.Auth{Token: ts.cfg.Token}})
+	if err == nil {
+		b.Close()
+		t.Fatal("Open accepted a bus with the one-stream layout")
+	}
+	for _, want := range []string{l.oneStream, "earlier mcptrail builds", "nats stream rm"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open: %v; want it to say %q", err, want)
+		}
 	}
 }

@@ -9,20 +9,20 @@ func TestLayout(t *testing.T) {
 	tests := []struct {
 		topic      string
 		partitions int
-		stream     string
+		streams    []string
 		dlqStream  string
 		subjects   []string
 		dlqSubject string
 	}{
-		{"mcptrail-capture", 2, "mcptrail-capture", "mcptrail-capture-dlq",
+		{"mcptrail-capture", 2, []string{"mcptrail-capture-p0", "mcptrail-capture-p1"}, "mcptrail-capture-dlq",
 			[]string{"mcptrail-capture.capture.0", "mcptrail-capture.capture.1"}, "mcptrail-capture.dlq"},
-		{"prod.capture v2*>", 1, "prod_capture_v2__", "prod_capture_v2__-dlq",
+		{"prod.capture v2*>", 1, []string{"prod_capture_v2__-p0"}, "prod_capture_v2__-dlq",
 			[]string{"prod_capture_v2__.capture.0"}, "prod_capture_v2__.dlq"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.topic, func(t *testing.T) {
 			l := newLayout(tt.topic, tt.partitions)
-			if l.stream != tt.stream || l.dlqStream != tt.dlqStream || l.dlqSubject != tt.dlqSubject || !slices.Equal(l.subjects, tt.subjects) {
+			if !slices.Equal(l.streams, tt.streams) || l.dlqStream != tt.dlqStream || l.dlqSubject != tt.dlqSubject || !slices.Equal(l.subjects, tt.subjects) {
 				t.Errorf("newLayout(%q, %d) = %+v", tt.topic, tt.partitions, l)
 			}
 		})
