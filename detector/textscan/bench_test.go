@@ -1,8 +1,12 @@
 package textscan
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json"
 )
 
 // benchTexts are tool results of the usual kinds: prose with an injected
@@ -30,6 +34,68 @@ func BenchmarkScoreText(b *testing.B) {
 	for b.Loop() {
 		for _, s := range benchTexts {
 			_ = ScoreText(s)
+		}
+	}
+}
+
+// resultTexts are the distinct tool-result texts of the agentdojo dev data
+// set, the texts the detector scores.
+func resultTexts(b *testing.B) []string {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "results.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var texts []string
+	if err := json.Unmarshal(data, &texts); err != nil {
+		b.Fatalf("testdata/results.json: %v", err)
+	}
+	return texts
+}
+
+// textBytes is the length of all texts.
+func textBytes(texts []string) int64 {
+	n := 0
+	for _, s := range texts {
+		n += len(s)
+	}
+	return int64(n)
+}
+
+// BenchmarkScoreResults scores the data set's result texts.
+func BenchmarkScoreResults(b *testing.B) {
+	texts := resultTexts(b)
+	b.SetBytes(textBytes(texts))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range texts {
+			_ = Analyse(s).Score()
+		}
+	}
+}
+
+// BenchmarkInstructionResults scores the data set's result texts and asks
+// which of their lines give instructions, as the detector does.
+func BenchmarkInstructionResults(b *testing.B) {
+	texts := resultTexts(b)
+	parts := make([][][2]int, len(texts))
+	for i, s := range texts {
+		for from := 0; from <= len(s); {
+			to := strings.IndexByte(s[from:], '\n')
+			if to < 0 {
+				to = len(s) - from
+			}
+			parts[i] = append(parts[i], [2]int{from, from + to})
+			from += to + 1
+		}
+	}
+	b.SetBytes(textBytes(texts))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, s := range texts {
+			a := Analyse(s)
+			_ = a.Score()
+			_ = a.InstructionParts(parts[i])
 		}
 	}
 }

@@ -368,6 +368,10 @@ func findSignal(h *prefilter.Hits, sig, from, to int, triggers []span) int {
 				break
 			}
 			wfrom, wto := max(i-windowBefore, from), min(i+len(t)+windowAfter, to)
+			if best >= 0 && wfrom >= best {
+				// This window and the next ones start past the best match.
+				break
+			}
 			if at := h.Index(sig, wfrom, wto); at >= 0 {
 				if best < 0 || at < best {
 					best = at

@@ -79,6 +79,8 @@ func and(cs ...*cond) *cond {
 		}
 	}
 	subs = uniq(subs)
+	// A part another one implies says nothing more.
+	subs = dropImplied(subs, func(a, b *cond) bool { return implies(b, a) })
 	switch len(subs) {
 	case 0:
 		return condAll
@@ -103,6 +105,8 @@ func or(cs ...*cond) *cond {
 		}
 	}
 	subs = uniq(subs)
+	// A part that implies another one adds nothing to it.
+	subs = dropImplied(subs, implies)
 	switch len(subs) {
 	case 0:
 		return condNone
@@ -125,6 +129,48 @@ func uniq(cs []*cond) []*cond {
 		seen[c.lit] = true
 		return false
 	})
+}
+
+// dropImplied drops, in order, each of cs that redundant says adds
+// nothing to another one still kept.
+func dropImplied(cs []*cond, redundant func(c, other *cond) bool) []*cond {
+	dropped := make([]bool, len(cs))
+	for i, c := range cs {
+		for j, other := range cs {
+			if j != i && !dropped[j] && redundant(c, other) {
+				dropped[i] = true
+				break
+			}
+		}
+	}
+	out := cs[:0:0]
+	for i, c := range cs {
+		if !dropped[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// implies reports whether a text that meets b meets a (when it can tell).
+func implies(b, a *cond) bool {
+	switch {
+	case b == a || a.op == opAll || b.op == opNone:
+		return true
+	case b.op == opOr:
+		return !slices.ContainsFunc(b.subs, func(s *cond) bool { return !implies(s, a) })
+	case b.op == opAnd:
+		return slices.ContainsFunc(b.subs, func(s *cond) bool { return implies(s, a) })
+	case a.op == opAnd:
+		return !slices.ContainsFunc(a.subs, func(s *cond) bool { return !implies(b, s) })
+	case a.op == opOr:
+		return slices.ContainsFunc(a.subs, func(s *cond) bool { return implies(b, s) })
+	case a.op == opLit && b.op == opLit:
+		return strings.Contains(b.lit, a.lit)
+	case a.op == opRun && b.op == opRun:
+		return a.run.set == b.run.set && b.run.min >= a.run.min
+	}
+	return false
 }
 
 // eval evaluates c on the text h scanned: the literals it holds and

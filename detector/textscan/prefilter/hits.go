@@ -31,6 +31,9 @@ type Hits struct {
 	candFrom []int32
 	kwPos    []int32
 	kwFrom   []int32
+	// probed holds, per candidate (by index in cands), what matchAt
+	// found there (made on first use).
+	probed []probed
 	// rd reads inputs to matchAt.
 	rd strings.Reader
 	// conds tells, per expression, whether the text meets its cond
@@ -168,7 +171,7 @@ func (h *Hits) Index(i, from, to int) int {
 	k, _ := slices.BinarySearchFunc(cands, from, func(c start, pos int) int { return int(c.pos) - pos })
 	tried := -1
 	if e.textStart || e.lineStart && h.follows(e.lineFollow, from, to) {
-		if h.matchAt(e, from, from, to) {
+		if h.matchAt(e, -1, from, from, to) {
 			return from
 		}
 		tried = from
@@ -181,18 +184,18 @@ func (h *Hits) Index(i, from, to int) int {
 		for k < len(cands) && h.skip(cands[k], tried, from, to) {
 			k++
 		}
-		pos := -1
+		pos, cand := -1, -1
 		if k < len(cands) {
-			pos = int(cands[k].pos)
+			pos, cand = int(cands[k].pos), int(h.candFrom[i])+k
 		}
 		if nl >= 0 && (pos < 0 || nl < pos) {
-			pos, nl = nl, h.nextLine(e.lineFollow, nl+1, to)
+			pos, cand, nl = nl, -1, h.nextLine(e.lineFollow, nl+1, to)
 		}
 		if pos < 0 {
 			return -1
 		}
 		tried = pos
-		if h.matchAt(e, pos, from, to) {
+		if h.matchAt(e, cand, pos, from, to) {
 			return pos
 		}
 	}
@@ -355,12 +358,85 @@ func (h *Hits) end(e *expr, pos, to int) int {
 	return min(to, pos+e.maxLen+utf8.UTFMax)
 }
 
-// matchAt reports whether e matches starting at pos in s[from:to].
-func (h *Hits) matchAt(e *expr, pos, from, to int) bool {
-	end := h.end(e, pos, to)
-	re, in := e.atN, h.s[max(pos-1, 0):end]
+// probeEnd returns how much of s[:to] the probe of e at pos can look at:
+// its longest match there and the rune after it.
+//
+// A match of the probe is made of parts of at most probeFixed bytes in
+// all and of runs, up to times per run class. In the bytes w =
+// s[pos:pos+n] its runs are runs of w, so a match covering w would make
+// n at most probeFixed plus each class's longest run in w times its
+// times: when n is more, every match at pos is shorter than n. n grows
+// until it is, or reaches to.
+//
+// It also reports whether the end is its own, not to.
+func (h *Hits) probeEnd(e *expr, pos, to int) (int, bool) {
+	if !e.probeBounded {
+		return to, false
+	}
+	need := e.probeFixed
+	for _, r := range e.probeRuns {
+		need += int(r.times)
+	}
+	for {
+		n := need + 1
+		if pos+n >= to {
+			return to, false
+		}
+		w := h.s[pos : pos+n]
+		need = e.probeFixed
+		for _, r := range e.probeRuns {
+			need += int(r.times) * longestRun(w, &h.set.classes[r.class])
+		}
+		if n > need {
+			if end := pos + n + utf8.UTFMax; end <= to {
+				return end, true
+			}
+			return to, false
+		}
+		need = max(need, 2*n)
+	}
+}
+
+// matchAt reports whether e matches starting at pos in s[from:to]. cand
+// is the index in cands of the candidate at pos, or -1.
+//
+// Windows of one text ask again at the same candidates: past the start
+// of the window, the answer depends on s[pos-1:end] only, end being where
+// the probe stops looking (see probeEnd). When that is before to, the
+// answer is kept for the windows that take in end.
+func (h *Hits) matchAt(e *expr, cand, pos, from, to int) bool {
+	if cand >= 0 && pos > from && h.probed != nil {
+		if p := h.probed[cand]; p.res != condUnknown && int(p.end) <= to {
+			return p.res == condTrue
+		}
+	}
+	end, own := h.probeEnd(e, pos, to)
+	ok := h.probeMatch(e, pos, from, end)
+	if cand >= 0 && pos > from && own {
+		if h.probed == nil {
+			h.probed = make([]probed, len(h.cands))
+		}
+		h.probed[cand] = probed{end: int32(end), res: condFalse}
+		if ok {
+			h.probed[cand].res = condTrue
+		}
+	}
+	return ok
+}
+
+// probed is what matchAt found at a candidate: the answer (res), valid in
+// a window that takes in s[pos-1:end].
+type probed struct {
+	end int32
+	res condResult
+}
+
+// probeMatch reports whether the probe of e matches at pos in
+// s[from:end].
+func (h *Hits) probeMatch(e *expr, pos, from, end int) bool {
+	re, in := e.probeN, h.s[max(pos-1, 0):end]
 	if pos == from {
-		re, in = e.at0, h.s[from:end]
+		re, in = e.probe0, h.s[from:end]
 	}
 	if len(in) <= shortInput {
 		return re.MatchString(in)
@@ -374,7 +450,7 @@ func (h *Hits) matchAt(e *expr, pos, from, to int) bool {
 
 // shortInput is the input length up to which matchAt lets the regexp
 // package pick its (backtracking) matcher.
-const shortInput = 64
+const shortInput = 256
 
 // candidates returns the places where matches of expression i can start,
 // sorted.

@@ -19,6 +19,8 @@ type Set struct {
 	lits    []string
 	firstOf [][]firstLit
 	runs    []runAtom
+	// classes are the run classes of the probes' bounds.
+	classes []byteSet
 	trie    *ahocorasick.Trie
 	// keywords are the keywords; keywordOf lists, per literal, the
 	// keywords it is.
@@ -35,6 +37,14 @@ type expr struct {
 	at0, atN *regexp.Regexp
 	// maxLen bounds the bytes a match spans (-1: no bound).
 	maxLen int
+	// probe0 and probeN are at0 and atN for the probe of re (see probe):
+	// they match where at0 and atN do, and they decide it on at most
+	// probeFixed bytes plus, per run class of the Set, probeRuns times its
+	// longest run in the text (when probeBounded).
+	probe0, probeN *regexp.Regexp
+	probeBounded   bool
+	probeFixed     int
+	probeRuns      []classRun
 	// When starts is set, every match starts at a literal of firstLits
 	// (see firstLit), at the start of the text (textStart) or at the start
 	// of a line (lineStart, then followed by lineFollow when set).
@@ -48,6 +58,13 @@ type expr struct {
 	// skippedFold: the literals leave out U+017F and U+212A, which (?i)
 	// matches as s and k; a text holding either is searched unfiltered.
 	skippedFold bool
+}
+
+// classRun is a run class of a Set, by index, and how many times its
+// longest run counts.
+type classRun struct {
+	class int32
+	times int32
 }
 
 // firstLit is one literal an expression's matches can start with, where
@@ -95,6 +112,9 @@ func New(res []*regexp.Regexp, keywords ...string) *Set {
 				e.atN, err = regexp.Compile(`^(?s:.)(?:` + src + `)`)
 			}
 			if err == nil {
+				err = set.addProbe(e, src, tree)
+			}
+			if err == nil {
 				e.starts, e.maxLen = true, maxLen(tree)
 				for _, p := range first {
 					switch {
@@ -133,6 +153,37 @@ func New(res []*regexp.Regexp, keywords ...string) *Set {
 		set.trie = ahocorasick.NewTrieBuilder().AddStrings(set.lits).Build()
 	}
 	return set
+}
+
+// addProbe sets the probe of e (see probe), of the expression src parsed
+// as tree.
+func (set *Set) addProbe(e *expr, src string, tree *syntax.Regexp) error {
+	p := probe(tree)
+	e.probe0, e.probeN = e.at0, e.atN
+	if p != tree {
+		ps := p.String()
+		var err error
+		if e.probe0, err = regexp.Compile(`^(?:` + ps + `)`); err != nil {
+			return err
+		}
+		if e.probeN, err = regexp.Compile(`^(?s:.)(?:` + ps + `)`); err != nil {
+			return err
+		}
+	}
+	b, ok := boundOf(p)
+	if !ok {
+		return nil
+	}
+	e.probeBounded, e.probeFixed = true, b.fixed
+	for _, r := range b.runs {
+		k := slices.Index(set.classes, r.set)
+		if k < 0 {
+			k = len(set.classes)
+			set.classes = append(set.classes, r.set)
+		}
+		e.probeRuns = append(e.probeRuns, classRun{class: int32(k), times: int32(r.times)})
+	}
+	return nil
 }
 
 // MustCompile compiles the expressions (Go RE2 syntax) into a Set; it
