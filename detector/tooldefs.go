@@ -536,14 +536,15 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 // (not served by server itself). names and otherNames are the two
 // servers' tool names, sorted.
 func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools map[string]*Tool, names []string, other string, otherNames []string, emit Emit) {
+	otherHash := toolNamesHash(otherNames)
 	for _, name := range names {
 		t := tools[name]
 		a := d.analyze(t)
 		if len(a.words) == 0 {
 			continue
 		}
-		for _, ref := range otherNames {
-			if ref == name || tools[ref] != nil || !a.mentions(ref) {
+		for _, ref := range a.mentionsOf(otherNames, otherHash) {
+			if ref == name || tools[ref] != nil {
 				continue
 			}
 			if !s.once(RuleToolCrossServerRef + server + "\x00" + name + "\x00" + ref) {
@@ -600,6 +601,27 @@ type toolAnalysis struct {
 	words map[string]bool
 	text  string
 	orig  string
+	// mentioned caches mentionsOf by the toolNamesHash of the names.
+	mentioned map[uint64][]string
+}
+
+// mentionsOf returns the names, in their order, that the description
+// mentions (mentions). namesHash is their toolNamesHash.
+func (a *toolAnalysis) mentionsOf(names []string, namesHash uint64) []string {
+	if got, ok := a.mentioned[namesHash]; ok {
+		return got
+	}
+	var out []string
+	for _, name := range names {
+		if a.mentions(name) {
+			out = append(out, name)
+		}
+	}
+	if a.mentioned == nil || len(a.mentioned) >= maxNamed {
+		a.mentioned = make(map[uint64][]string, 1)
+	}
+	a.mentioned[namesHash] = out
+	return out
 }
 
 type schemaIssue struct {
