@@ -59,7 +59,7 @@ func TestBusMetrics(t *testing.T) {
 		ok   func(float64) bool
 		want string
 	}{
-		{"mcptrail_bus_jetstream_streams", telemetrytest.Equals(2), "2 (the topic and its dead letters)"},
+		{"mcptrail_bus_jetstream_streams", telemetrytest.Equals(partitions + 1), fmt.Sprintf("%d (a stream per partition and the dead letters)", partitions+1)},
 		{"mcptrail_bus_jetstream_bytes", telemetrytest.Above(n * size), fmt.Sprintf("more than %d", n*size)},
 		{"mcptrail_bus_in_messages_total", telemetrytest.Above(n - 1), fmt.Sprintf("at least %d", n)},
 		{"mcptrail_bus_in_bytes_total", telemetrytest.Above(n * size), fmt.Sprintf("more than %d", n*size)},
