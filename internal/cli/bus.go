@@ -228,7 +228,7 @@ func newBusCollector(srv *natsserver.Server) *busCollector {
 		func(s natsserver.Stats) float64 { return float64(s.SlowConsumers) })
 	add("mcptrail_bus_subscriptions", "Active subscriptions.", gauge,
 		func(s natsserver.Stats) float64 { return float64(s.Subscriptions) })
-	add("mcptrail_bus_jetstream_streams", "JetStream streams (a capture topic and its dead letters make two).", gauge,
+	add("mcptrail_bus_jetstream_streams", "JetStream streams (a capture topic has one per partition, and one for its dead letters).", gauge,
 		func(s natsserver.Stats) float64 { return float64(s.JetStream.Streams) })
 	add("mcptrail_bus_jetstream_consumers", "JetStream consumers (one per consumer group and partition).", gauge,
 		func(s natsserver.Stats) float64 { return float64(s.JetStream.Consumers) })
