@@ -28,32 +28,17 @@ func newInjection() *injection { return &injection{} }
 type instructions struct {
 	window, lower string
 	values        []textscan.Value
-	// named caches namedTools by the hash of the tool names asked about.
-	named map[uint64][]string
+	// named caches namedTools.
+	named namesFilter
 }
 
-// maxNamed bounds the tool-name lists an instructions caches namedTools
-// for; past it the cache starts over.
-const maxNamed = 8
-
-// namedTools returns the names in names, sorted as given, of at least
+// namedTools returns the names in names, in their order, of at least
 // five bytes that the instructions mention (in any case). namesHash
 // identifies names (Session.toolNamesHash).
 func (in *instructions) namedTools(names []string, namesHash uint64) []string {
-	if got, ok := in.named[namesHash]; ok {
-		return got
-	}
-	var out []string
-	for _, name := range names {
-		if len(name) >= 5 && strings.Contains(in.lower, strings.ToLower(name)) {
-			out = append(out, name)
-		}
-	}
-	if in.named == nil || len(in.named) >= maxNamed {
-		in.named = make(map[uint64][]string, 1)
-	}
-	in.named[namesHash] = out
-	return out
+	return in.named.filter(names, namesHash, func(name string) bool {
+		return len(name) >= 5 && strings.Contains(in.lower, strings.ToLower(name))
+	})
 }
 
 // instructionsOf returns (and keeps on t) the instructions of a result

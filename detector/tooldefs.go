@@ -601,27 +601,14 @@ type toolAnalysis struct {
 	words map[string]bool
 	text  string
 	orig  string
-	// mentioned caches mentionsOf by the toolNamesHash of the names.
-	mentioned map[uint64][]string
+	// mentioned caches mentionsOf.
+	mentioned namesFilter
 }
 
 // mentionsOf returns the names, in their order, that the description
 // mentions (mentions). namesHash is their toolNamesHash.
 func (a *toolAnalysis) mentionsOf(names []string, namesHash uint64) []string {
-	if got, ok := a.mentioned[namesHash]; ok {
-		return got
-	}
-	var out []string
-	for _, name := range names {
-		if a.mentions(name) {
-			out = append(out, name)
-		}
-	}
-	if a.mentioned == nil || len(a.mentioned) >= maxNamed {
-		a.mentioned = make(map[uint64][]string, 1)
-	}
-	a.mentioned[namesHash] = out
-	return out
+	return a.mentioned.filter(names, namesHash, a.mentions)
 }
 
 type schemaIssue struct {
