@@ -119,9 +119,9 @@ func (s *Session) ToolNames() []string {
 	if s.toolNames != nil {
 		return s.toolNames
 	}
-	if len(s.Servers) == 1 && len(s.sharedList) == 1 {
-		for _, list := range s.sharedList {
-			s.toolNames, s.toolNamesHash = list.sortedNames()
+	if len(s.Servers) == 1 {
+		for server := range s.Servers {
+			s.toolNames, s.toolNamesHash = s.serverToolNames(server)
 		}
 		return s.toolNames
 	}
@@ -134,6 +134,16 @@ func (s *Session) ToolNames() []string {
 	slices.Sort(names)
 	s.toolNames, s.toolNamesHash = names, toolNamesHash(names)
 	return names
+}
+
+// serverToolNames returns the names of the tools server listed in the
+// session, sorted, and their toolNamesHash; shared, read only.
+func (s *Session) serverToolNames(server string) ([]string, uint64) {
+	if list := s.sharedList[server]; list != nil {
+		return list.sortedNames()
+	}
+	names := sortedNames(s.Servers[server])
+	return names, toolNamesHash(names)
 }
 
 // toolNamesHash identifies a sorted list of tool names.

@@ -502,7 +502,7 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 	}
 	slices.Sort(others)
 	ts := o.Event.TS
-	mineNames := sortedNames(mine)
+	mineNames, mineHash := s.serverToolNames(server)
 	for _, name := range mineNames {
 		t := mine[name]
 		for _, other := range others {
@@ -526,17 +526,17 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 	// the others' tools, and the others' descriptions naming this one's.
 	for _, other := range others {
 		theirs := s.Servers[other]
-		theirNames := sortedNames(theirs)
-		d.crossRefs(s, o, server, mine, mineNames, other, theirNames, emit)
-		d.crossRefs(s, o, other, theirs, theirNames, server, mineNames, emit)
+		theirNames, theirHash := s.serverToolNames(other)
+		d.crossRefs(s, o, server, mine, mineNames, other, theirNames, theirHash, emit)
+		d.crossRefs(s, o, other, theirs, theirNames, server, mineNames, mineHash, emit)
 	}
 }
 
 // crossRefs flags descriptions of server's tools that name tools of other
 // (not served by server itself). names and otherNames are the two
-// servers' tool names, sorted.
-func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools map[string]*Tool, names []string, other string, otherNames []string, emit Emit) {
-	otherHash := toolNamesHash(otherNames)
+// servers' tool names, sorted; otherHash is the toolNamesHash of
+// otherNames.
+func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools map[string]*Tool, names []string, other string, otherNames []string, otherHash uint64, emit Emit) {
 	for _, name := range names {
 		t := tools[name]
 		a := d.analyze(t)
