@@ -39,25 +39,36 @@ func watchBus(ctx context.Context, url string) (*busWatch, error) {
 
 func (b *busWatch) close() { b.nc.Close() }
 
-// records is how many capture records the bus holds: every record the
-// collectors delivered (the demo's bus is new and keeps everything).
-func (b *busWatch) records(ctx context.Context) (uint64, error) {
-	var n uint64
+// eachStream calls f with each capture stream that exists.
+func (b *busWatch) eachStream(ctx context.Context, f func(name string, s jetstream.Stream) error) error {
 	for _, name := range b.streams {
 		s, err := b.js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+			return fmt.Errorf("bus: stream %s: %w", name, err)
 		}
+		if err := f(name, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// records is how many capture records the bus holds: every record the
+// collectors delivered (the demo's bus is new and keeps everything).
+func (b *busWatch) records(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := b.eachStream(ctx, func(name string, s jetstream.Stream) error {
 		info, err := s.Info(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("bus: stream %s: %w", name, err)
+			return fmt.Errorf("bus: stream %s: %w", name, err)
 		}
 		n += info.State.Msgs
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
 
 // pending is how many records the consumer group has not acknowledged:
@@ -65,14 +76,7 @@ func (b *busWatch) records(ctx context.Context) (uint64, error) {
 // the group's durable consumers (one per partition stream, named GROUP-pN).
 // ok is false while the group has no consumers yet.
 func (b *busWatch) pending(ctx context.Context, group string) (n uint64, ok bool, err error) {
-	for _, name := range b.streams {
-		s, err := b.js.Stream(ctx, name)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("bus: stream %s: %w", name, err)
-		}
+	err = b.eachStream(ctx, func(name string, s jetstream.Stream) error {
 		list := s.ListConsumers(ctx)
 		for info := range list.Info() {
 			if !strings.HasPrefix(info.Name, group+"-p") {
@@ -82,8 +86,12 @@ func (b *busWatch) pending(ctx context.Context, group string) (n uint64, ok bool
 			n += info.NumPending + uint64(info.NumAckPending)
 		}
 		if err := list.Err(); err != nil {
-			return 0, false, fmt.Errorf("bus: consumers of %s: %w", name, err)
+			return fmt.Errorf("bus: consumers of %s: %w", name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
 	}
 	return n, ok, nil
 }
