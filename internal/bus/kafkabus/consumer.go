@@ -35,8 +35,8 @@ type consumer struct {
 
 	cancel   context.CancelFunc
 	pumpDone chan struct{}
-	ready    chan struct{} // cap 1: buf has records or an error
-	room     chan struct{} // cap 1: buf has room
+	ready    chan struct{} // cap 1: queue has records or an error
+	room     chan struct{} // cap 1: queue has room
 
 	mu     sync.Mutex
 	queue  readAhead
@@ -92,7 +92,7 @@ func newConsumer(b *Bus, cfg bus.ConsumerConfig) (*consumer, error) {
 	return c, nil
 }
 
-// pump reads records ahead into buf until ctx ends or the reader fails.
+// pump reads records ahead into queue until ctx ends or the reader fails.
 func (c *consumer) pump(ctx context.Context) {
 	defer close(c.pumpDone)
 	for {
