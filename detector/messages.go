@@ -2,6 +2,7 @@ package detector
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 
@@ -37,6 +38,9 @@ type parsedMessage struct {
 	msgs  []mcp.Message // Params and Result are slices of raw
 	batch bool
 	err   error
+	// kept is set when raw is the cache's own copy: slices of it outlive
+	// the record.
+	kept bool
 	// decoded holds, per message, its callArgs or toolResult.
 	decoded []*decodedLeaves
 	// one and oneDecoded hold msgs and decoded for a message that is not
@@ -48,7 +52,7 @@ type parsedMessage struct {
 // callArgs is messageCache.callArgs of message i's params.
 func (p *parsedMessage) callArgs(mc *messageCache, i int) *decodedLeaves {
 	if p.decoded[i] == nil {
-		p.decoded[i] = mc.callArgs(p.msgs[i].Params)
+		p.decoded[i] = mc.callArgs(p.msgs[i].Params, p.kept)
 	}
 	return p.decoded[i]
 }
@@ -56,7 +60,7 @@ func (p *parsedMessage) callArgs(mc *messageCache, i int) *decodedLeaves {
 // toolResult is messageCache.toolResult of message i's result.
 func (p *parsedMessage) toolResult(mc *messageCache, i int) *decodedLeaves {
 	if p.decoded[i] == nil {
-		p.decoded[i] = mc.toolResult(p.msgs[i].Result)
+		p.decoded[i] = mc.toolResult(p.msgs[i].Result, p.kept)
 	}
 	return p.decoded[i]
 }
@@ -175,14 +179,14 @@ func newMessageCache() *messageCache {
 // parse returns what mcp.AppendParse makes of a record's msg, which must
 // not be empty.
 func (mc *messageCache) parse(msg []byte) *parsedMessage {
-	key := xxhash.Sum64(msg)
+	key := sampledKey(msg)
 	if p := mc.parsed[key]; p != nil && bytes.Equal(p.raw, msg) {
 		return p
 	}
 	keep := mc.keep(len(mc.parsed), len(msg))
 	p := &parsedMessage{raw: msg}
 	if keep {
-		p.raw = bytes.Clone(msg)
+		p.raw, p.kept = bytes.Clone(msg), true
 		mc.parsed[key] = p
 	}
 	p.msgs, p.batch, p.err = mcp.AppendParse(p.one[:0], p.raw)
@@ -193,9 +197,10 @@ func (mc *messageCache) parse(msg []byte) *parsedMessage {
 }
 
 // callArgs returns the leaves of a tools/call request's arguments (none
-// when params is not an object with them).
-func (mc *messageCache) callArgs(params jsontext.Value) *decodedLeaves {
-	return mc.cached(mc.args, params, func() *decodedLeaves {
+// when params is not an object with them). stable tells that params is
+// memory nobody changes (see cached).
+func (mc *messageCache) callArgs(params jsontext.Value, stable bool) *decodedLeaves {
+	return mc.cached(mc.args, params, stable, func() *decodedLeaves {
 		var p struct {
 			Arguments jsontext.Value `json:"arguments"`
 		}
@@ -208,9 +213,10 @@ func (mc *messageCache) callArgs(params jsontext.Value) *decodedLeaves {
 	})
 }
 
-// toolResult returns the leaves of a tools/call result (resultLeaves).
-func (mc *messageCache) toolResult(result jsontext.Value) *decodedLeaves {
-	return mc.cached(mc.results, result, func() *decodedLeaves {
+// toolResult returns the leaves of a tools/call result (resultLeaves);
+// stable is as for callArgs.
+func (mc *messageCache) toolResult(result jsontext.Value, stable bool) *decodedLeaves {
+	return mc.cached(mc.results, result, stable, func() *decodedLeaves {
 		d := &decodedLeaves{leaves: resultLeaves(result)}
 		d.texts = mc.texts.of(d.leaves)
 		return d
@@ -231,15 +237,20 @@ func (mc *messageCache) toolList(server string, result jsontext.Value) *decodedT
 	return d
 }
 
-// cached returns m's entry for raw, made by decode on a miss.
-func (mc *messageCache) cached(m map[uint64]*decodedLeaves, raw []byte, decode func() *decodedLeaves) *decodedLeaves {
+// cached returns m's entry for raw, made by decode on a miss. A stable
+// raw is part of a message the cache keeps, and the entry shares it
+// instead of copying it.
+func (mc *messageCache) cached(m map[uint64]*decodedLeaves, raw []byte, stable bool, decode func() *decodedLeaves) *decodedLeaves {
 	key := xxhash.Sum64(raw)
 	if d := m[key]; d != nil && bytes.Equal(d.raw, raw) {
 		return d
 	}
 	d := decode()
 	if mc.keep(len(m), len(raw)) {
-		d.raw = bytes.Clone(raw)
+		d.raw = raw
+		if !stable {
+			d.raw = bytes.Clone(raw)
+		}
 		m[key] = d
 	}
 	return d
@@ -260,6 +271,37 @@ func (mc *messageCache) keep(entries, n int) bool {
 	}
 	mc.bytes += n
 	return true
+}
+
+// Layout of a sampledKey: the head and tail bytes of a long message and
+// sampleSlices slices of sampleSlice bytes spread evenly between them.
+const (
+	sampleEnds   = 128
+	sampleSlices = 16
+	sampleSlice  = 16
+	sampleBytes  = 2*sampleEnds + sampleSlices*sampleSlice
+)
+
+// sampledKey returns a key of msg that reads at most sampleBytes of it:
+// msg whole when it is that short, else its length and samples (the
+// records of one agent repeat whole messages, which differ from other
+// messages near every part). Messages with one key may still differ, so
+// a lookup by key must compare the bytes.
+func sampledKey(msg []byte) uint64 {
+	if len(msg) <= sampleBytes {
+		return xxhash.Sum64(msg)
+	}
+	var buf [sampleBytes + 8]byte
+	n := copy(buf[:], msg[:sampleEnds])
+	n += copy(buf[n:], msg[len(msg)-sampleEnds:])
+	mid := msg[sampleEnds : len(msg)-sampleEnds]
+	step := len(mid) / sampleSlices
+	for i := range sampleSlices {
+		at := i * step
+		n += copy(buf[n:], mid[at:min(at+sampleSlice, len(mid))])
+	}
+	binary.LittleEndian.PutUint64(buf[n:], uint64(len(msg)))
+	return xxhash.Sum64(buf[:n+8])
 }
 
 // resultLeaves returns the text of a tool result: its content's text (and

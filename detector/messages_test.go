@@ -43,7 +43,16 @@ func TestParsedEvents(t *testing.T) {
 		f.Close()
 	}
 	long := `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"` + strings.Repeat("x", maxCachedMessage) + `"}]}}`
+	// Two messages whose sampledKeys are equal: they differ at a byte no
+	// sample reads.
+	twin := func(c string) string {
+		return `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"` + strings.Repeat("y", 2000) + c + strings.Repeat("y", 2000) + `"}]}}`
+	}
+	if a, b := twin("a"), twin("b"); sampledKey([]byte(a)) != sampledKey([]byte(b)) {
+		t.Fatalf("the twin messages' keys differ: the test no longer has two messages with one key")
+	}
 	for _, msg := range []string{
+		twin("a"), twin("b"),
 		`"not a message"`,
 		`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"q":"x"}}},{"jsonrpc":"2.0","method":"notifications/initialized"},7]`,
 		long,
