@@ -17,11 +17,12 @@ import (
 type leafText struct {
 	s string
 
-	analysed bool
 	// shingles are the text's fingerprints in the order textscan.Shingles
 	// gives them; shingleSet the same, sorted and unique.
+	shingled             bool
 	shingles, shingleSet []uint64
 	// values are textscan.Values(nil, s); valueSet the same, sorted.
+	valued           bool
 	values, valueSet []textscan.Value
 
 	// score is the text's injection score before tool names; instructions
@@ -63,21 +64,18 @@ const maxKeptText = 64 << 10
 // big reports whether t is too long to keep its shingles.
 func (t *leafText) big() bool { return len(t.s) > maxKeptText }
 
-// analyse computes the shingles and values.
-func (t *leafText) analyse() {
-	if t.analysed {
+// shingle computes the shingles of a text that is not big.
+func (t *leafText) shingle() {
+	if t.shingled {
 		return
 	}
-	t.analysed = true
+	t.shingled = true
 	if !t.big() {
 		t.shingles = shinglesOf(t.s)
 		t.shingleSet = slices.Clone(t.shingles)
 		slices.Sort(t.shingleSet)
 		t.shingleSet = slices.Compact(t.shingleSet)
 	}
-	t.values = textscan.Values(nil, t.s)
-	t.valueSet = slices.Clone(t.values)
-	slices.SortFunc(t.valueSet, compareValues)
 }
 
 func shinglesOf(s string) []uint64 {
@@ -88,7 +86,12 @@ func shinglesOf(s string) []uint64 {
 
 // Values returns textscan.Values(nil, s); the slice is shared.
 func (t *leafText) Values() []textscan.Value {
-	t.analyse()
+	if !t.valued {
+		t.valued = true
+		t.values = textscan.Values(nil, t.s)
+		t.valueSet = slices.Clone(t.values)
+		slices.SortFunc(t.valueSet, compareValues)
+	}
 	return t.values
 }
 
@@ -98,16 +101,18 @@ func (t *leafText) Shingles() []uint64 {
 	if t.big() {
 		return shinglesOf(t.s)
 	}
-	t.analyse()
+	t.shingle()
 	return t.shingles
 }
 
 func (t *leafText) hasShingle(h uint64) bool {
+	t.shingle()
 	_, ok := slices.BinarySearch(t.shingleSet, h)
 	return ok
 }
 
 func (t *leafText) hasValue(v textscan.Value) bool {
+	t.Values()
 	_, ok := slices.BinarySearchFunc(t.valueSet, v, compareValues)
 	return ok
 }
@@ -166,17 +171,24 @@ func (tc *textCache) get(s string) *leafText {
 }
 
 // firstIndex maps the keys of tool results' texts (shingles or values) to
-// the first call whose result held them, as a map bounded to max keys
-// would: the first max distinct keys are kept. While no such bound can be
-// reached it keeps only the list of results, whose texts are shared, so a
-// session holds no state per key; past that, past maxIndexEntries results
-// or at a text too long to keep its keys, it builds the map.
+// the first call whose result held them, as a map bounded to the key
+// set's max keys would: the first max distinct keys are kept. Results are
+// indexed when the index is first searched (or when maxIndexEntries wait),
+// so a text nobody searches for is never split into keys. While no bound
+// can be reached the index keeps only the list of results, whose texts are
+// shared, so a session holds no state per key; past that, past
+// maxIndexEntries results or at a text too long to keep its keys, it
+// builds the map.
 type firstIndex[K comparable, KS keySet[K]] struct {
+	// pending are the results added and not indexed yet, in order.
+	pending []indexEntry
 	entries []indexEntry
 	// bound is the number of distinct keys of the entries' texts summed:
 	// at least the number of distinct keys.
 	bound int
 	m     map[K]*Call
+	// max is the bound on keys given to add.
+	max int
 }
 
 // keySet is how a firstIndex reads a text's keys.
@@ -193,13 +205,14 @@ type indexEntry struct {
 	text *leafText
 }
 
-// maxIndexEntries bounds the results a firstIndex searches one by one.
+// maxIndexEntries bounds the results a firstIndex searches one by one,
+// and the results it holds before indexing them.
 const maxIndexEntries = 64
 
 type shingleKeys struct{}
 
 func (shingleKeys) keys(t *leafText) []uint64      { return t.Shingles() }
-func (shingleKeys) distinct(t *leafText) int       { t.analyse(); return len(t.shingleSet) }
+func (shingleKeys) distinct(t *leafText) int       { t.shingle(); return len(t.shingleSet) }
 func (shingleKeys) has(t *leafText, h uint64) bool { return t.hasShingle(h) }
 
 type valueKeys struct{}
@@ -208,8 +221,27 @@ func (valueKeys) keys(t *leafText) []textscan.Value      { return t.Values() }
 func (valueKeys) distinct(t *leafText) int               { return len(t.Values()) }
 func (valueKeys) has(t *leafText, v textscan.Value) bool { return t.hasValue(v) }
 
-// add indexes the keys of t, a text of c's result.
+// add indexes the keys of t, a text of c's result, in an index of at most
+// max keys (the same at every call).
 func (x *firstIndex[K, KS]) add(c *Call, t *leafText, max int) {
+	x.max = max
+	if len(x.pending) == maxIndexEntries {
+		x.settle()
+	}
+	x.pending = append(x.pending, indexEntry{c, t})
+}
+
+// settle indexes the pending results.
+func (x *firstIndex[K, KS]) settle() {
+	for _, e := range x.pending {
+		x.index(e.call, e.text)
+	}
+	clear(x.pending)
+	x.pending = x.pending[:0]
+}
+
+// index indexes the keys of t, a text of c's result.
+func (x *firstIndex[K, KS]) index(c *Call, t *leafText) {
 	var ks KS
 	n := 0
 	if !t.big() {
@@ -217,25 +249,25 @@ func (x *firstIndex[K, KS]) add(c *Call, t *leafText, max int) {
 			return
 		}
 	}
-	if x.m == nil && (t.big() || x.bound+n > max || len(x.entries) == maxIndexEntries) {
-		x.m = make(map[K]*Call, min(x.bound+n, max))
+	if x.m == nil && (t.big() || x.bound+n > x.max || len(x.entries) == maxIndexEntries) {
+		x.m = make(map[K]*Call, min(x.bound+n, x.max))
 		for _, e := range x.entries {
-			x.insert(e.call, e.text, max)
+			x.insert(e.call, e.text)
 		}
 		x.entries = nil
 	}
 	if x.m != nil {
-		x.insert(c, t, max)
+		x.insert(c, t)
 		return
 	}
 	x.entries = append(x.entries, indexEntry{c, t})
 	x.bound += n
 }
 
-func (x *firstIndex[K, KS]) insert(c *Call, t *leafText, max int) {
+func (x *firstIndex[K, KS]) insert(c *Call, t *leafText) {
 	var ks KS
 	for _, k := range ks.keys(t) {
-		if len(x.m) >= max {
+		if len(x.m) >= x.max {
 			return
 		}
 		if _, ok := x.m[k]; !ok {
@@ -246,6 +278,9 @@ func (x *firstIndex[K, KS]) insert(c *Call, t *leafText, max int) {
 
 // first returns the first call whose result held k.
 func (x *firstIndex[K, KS]) first(k K) (*Call, bool) {
+	if len(x.pending) > 0 {
+		x.settle()
+	}
 	if x.m != nil {
 		c, ok := x.m[k]
 		return c, ok
