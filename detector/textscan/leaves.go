@@ -20,7 +20,8 @@ func AppendLeaves(dst []Leaf, v jsontext.Value, prefix string) []Leaf {
 	if len(v) == 0 {
 		return dst
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(v))
+	// A bytes.Buffer is parsed in place, not copied.
+	dec := jsontext.NewDecoder(bytes.NewBuffer(v))
 	var stack []frame
 	path := prefix
 	for {
