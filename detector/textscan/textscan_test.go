@@ -1,6 +1,7 @@
 package textscan
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -144,6 +145,59 @@ func TestShingles(t *testing.T) {
 	}
 	if len(collect("too short")) != 0 {
 		t.Errorf("Shingles: a two-word text gave a hash")
+	}
+}
+
+// TestShinglesOfRuns checks that each shingle of a text is the shingle of
+// its run of words alone, whatever separates the words and their case,
+// and that runs that differ give different shingles.
+func TestShinglesOfRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	vocab := strings.Fields("send Report to ALICE at alice@example.com the IBAN CH93 0076 2011 über größe 42 notes bob")
+	seps := []string{" ", "  ", ", ", "\n", " -- ", "\t"}
+	for range 300 {
+		words := make([]string, r.IntN(30))
+		var b strings.Builder
+		for i := range words {
+			words[i] = vocab[r.IntN(len(vocab))]
+			b.WriteString(seps[r.IntN(len(seps))])
+			b.WriteString(words[i])
+		}
+		var got []uint64
+		Shingles(b.String(), func(h uint64) { got = append(got, h) })
+		var want []uint64
+		one := func(run []string) uint64 {
+			var hs []uint64
+			Shingles(strings.ToLower(strings.Join(run, " ")), func(h uint64) { hs = append(hs, h) })
+			if len(hs) != 1 {
+				t.Fatalf("Shingles(%q) gave %d hashes, want 1", run, len(hs))
+			}
+			return hs[0]
+		}
+		// vocab words are single words, except alice@example.com (3).
+		var flat []string
+		for _, w := range words {
+			flat = append(flat, strings.FieldsFunc(w, func(c rune) bool { return c == '@' || c == '.' })...)
+		}
+		switch {
+		case len(flat) >= ShingleWords:
+			for i := 0; i+ShingleWords <= len(flat); i++ {
+				want = append(want, one(flat[i:i+ShingleWords]))
+			}
+		case len(flat) >= 4:
+			want = append(want, one(flat))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Shingles(%q) = %x, want %x", b.String(), got, want)
+		}
+		seen := map[uint64]string{}
+		for i, h := range got {
+			run := strings.ToLower(strings.Join(flat[i:min(i+ShingleWords, len(flat))], " "))
+			if other, ok := seen[h]; ok && other != run {
+				t.Fatalf("runs %q and %q share shingle %x", other, run, h)
+			}
+			seen[h] = run
+		}
 	}
 }
 
