@@ -132,7 +132,9 @@ func appendEvents(dst []Event, rec *Record, msgs []mcp.Message, batch bool, pars
 		elems = batchElements(rec.Msg)
 	}
 	for i := range msgs {
-		ev, m := base, &msgs[i]
+		// The event is made in place: an Event is large to copy twice.
+		dst = append(dst, base)
+		ev, m := &dst[len(dst)-1], &msgs[i]
 		ev.Kind, ev.RPCID, ev.Invalid = EventKind(m.Kind), m.ID, m.Invalid
 		ev.MsgBytes = len(rec.Msg)
 		if batch {
@@ -148,7 +150,6 @@ func appendEvents(dst []Event, rec *Record, msgs []mcp.Message, batch bool, pars
 		} else {
 			ev.IsError = m.ToolError
 		}
-		dst = append(dst, ev)
 	}
 	return dst
 }
