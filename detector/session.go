@@ -235,7 +235,10 @@ func (s *Session) CarriedFrom(c *Call) []Carried {
 			}
 		}
 		for _, v := range c.LeafValues()[i] {
-			if from, ok := s.resultValues.first(v); ok && from != c && len(v.Norm) >= minCarriedValue && v.Kind != textscan.ValueNumber {
+			if len(v.Norm) < minCarriedValue || v.Kind == textscan.ValueNumber {
+				continue
+			}
+			if from, ok := s.resultValues.first(v); ok && from != c {
 				cr := at(from)
 				if !slices.Contains(cr.Values, v) {
 					cr.Values = append(cr.Values, v)
