@@ -110,7 +110,9 @@ type Scored struct {
 	// base is the score without the names and orders signals.
 	base Injection
 	// lower is the visible text lower-cased (for the tool names); orders
-	// tells whether it gives orders.
+	// tells whether it gives orders, when base has signals (orders count
+	// only beside another signal: for a text with none, With asks when a
+	// tool name gives it one).
 	lower  string
 	orders bool
 }
@@ -170,7 +172,11 @@ func (a *Analysis) Score() *Scored {
 		first = 0
 	}
 	inj.Excerpt = Excerpt(a.visible, first)
-	return &Scored{base: inj, lower: lower, orders: h.Match(imperativeIndex)}
+	sc := &Scored{base: inj, lower: lower}
+	if len(inj.Signals) > 0 {
+		sc.orders = h.Match(imperativeIndex)
+	}
+	return sc
 }
 
 // Revealed returns Reveal(s) for the analysed text s.
@@ -203,11 +209,20 @@ func (sc *Scored) With(toolNames []string) Injection {
 	}
 	// Orders count only beside another signal: alone, a text of orders is
 	// a to-do list or a manual, and half a point could not make it weak.
-	if len(inj.Signals) > 0 && sc.orders {
+	if len(inj.Signals) > 0 && sc.givesOrders() {
 		inj.Score++
 		inj.Signals = append(inj.Signals, "orders")
 	}
 	return inj
+}
+
+// givesOrders reports whether the scored text gives orders.
+func (sc *Scored) givesOrders() bool {
+	if len(sc.base.Signals) > 0 {
+		return sc.orders
+	}
+	// The text only scored by naming tools: rare, so it is scanned again.
+	return signalSet.Scan(sc.lower).Match(imperativeIndex)
 }
 
 // InstructionParts reports, for each part [from, to) of s, whether the
