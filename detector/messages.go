@@ -205,7 +205,7 @@ func (mc *messageCache) callArgs(params jsontext.Value, stable bool) *decodedLea
 			Arguments jsontext.Value `json:"arguments"`
 		}
 		d := &decodedLeaves{}
-		if json.Unmarshal(params, &p) == nil {
+		if json.Unmarshal(params, &p, checkedJSON) == nil {
 			d.leaves = textscan.AppendLeaves(nil, p.Arguments, "")
 			d.texts = mc.texts.of(d.leaves)
 		}
@@ -304,6 +304,10 @@ func sampledKey(msg []byte) uint64 {
 	return xxhash.Sum64(buf[:n+8])
 }
 
+// checkedJSON decodes a part of a message that mcp.AppendParse accepted:
+// it has no duplicate member names, so they need no tracking.
+var checkedJSON = jsontext.AllowDuplicateNames(true)
+
 // resultLeaves returns the text of a tool result: its content's text (and
 // resource text), structured content and any other string, without the
 // content items' type tags.
@@ -325,7 +329,7 @@ func decodeTools(server string, result jsontext.Value) []Tool {
 			Annotations jsontext.Value `json:"annotations"`
 		} `json:"tools"`
 	}
-	if err := json.Unmarshal(result, &r); err != nil {
+	if err := json.Unmarshal(result, &r, checkedJSON); err != nil {
 		return nil
 	}
 	out := make([]Tool, 0, len(r.Tools))

@@ -15,13 +15,15 @@ type Leaf struct {
 
 // AppendLeaves appends every string value in v (object keys excepted) to
 // dst, with its path under prefix. Invalid JSON yields what was read before
-// the error.
+// the error. Members with one name are all read: v is usually a part of a
+// message whose parse rejected duplicate names already, and a value that
+// was not checked keeps every string.
 func AppendLeaves(dst []Leaf, v jsontext.Value, prefix string) []Leaf {
 	if len(v) == 0 {
 		return dst
 	}
 	// A bytes.Buffer is parsed in place, not copied.
-	dec := jsontext.NewDecoder(bytes.NewBuffer(v))
+	dec := jsontext.NewDecoder(bytes.NewBuffer(v), jsontext.AllowDuplicateNames(true))
 	var stack []frame
 	path := prefix
 	for {

@@ -124,6 +124,11 @@ func TestAppendLeaves(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("AppendLeaves = %v, want %v", got, want)
 	}
+	// A duplicate name hides nothing after it.
+	v = jsontext.Value(`{"a":"x","a":"y","b":"z"}`)
+	if got, want := AppendLeaves(nil, v, ""), []Leaf{{"a", "x"}, {"a", "y"}, {"b", "z"}}; !slices.Equal(got, want) {
+		t.Errorf("AppendLeaves(%s) = %v, want %v", v, got, want)
+	}
 }
 
 func TestShingles(t *testing.T) {
