@@ -1,6 +1,9 @@
 package textscan
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // HiddenKind names a class of characters a reader does not see but a
 // model does.
@@ -130,11 +133,12 @@ func Reveal(s string) string {
 // these bytes continues a UTF-8 sequence, so the offset is where a rune
 // starts.
 func revealStart(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case 0x1B, 0xE2, 0xEF, 0xF3:
-			return i
+	first := len(s)
+	for _, c := range [...]byte{0x1B, 0xE2, 0xEF, 0xF3} {
+		// Each search stops at the first byte found so far.
+		if i := strings.IndexByte(s[:first], c); i >= 0 {
+			first = i
 		}
 	}
-	return len(s)
+	return first
 }

@@ -218,3 +218,29 @@ func FuzzInjectionScore(f *testing.F) {
 		_ = AppendLeaves(nil, jsontext.Value(s), "")
 	})
 }
+
+// TestRevealStart checks revealStart against a byte-by-byte search for
+// the bytes from which Reveal may change a text.
+func TestRevealStart(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	alphabet := []byte("ab \n\x1b\xe2\xef\xf3\x80")
+	for range 2000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+			if r.IntN(3) > 0 {
+				b[i] = 'x' // mostly plain text
+			}
+		}
+		want := len(b)
+		for i, c := range b {
+			if c == 0x1B || c == 0xE2 || c == 0xEF || c == 0xF3 {
+				want = i
+				break
+			}
+		}
+		if got := revealStart(string(b)); got != want {
+			t.Fatalf("revealStart(%q) = %d, want %d", b, got, want)
+		}
+	}
+}
