@@ -164,6 +164,9 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 			addCall = c
 		}
 		if len(s.pending) < 4096 {
+			if s.pending == nil {
+				s.pending = map[pendingKey]*Call{}
+			}
 			s.pending[pendingKey{ev.ServerName, c.ID}] = c
 		}
 		o.Call = c

@@ -74,14 +74,10 @@ type pendingKey struct {
 	server, id string
 }
 
+// newSession returns an empty session; its maps are made on first write
+// (most sessions are short).
 func newSession(id string) *Session {
-	return &Session{
-		ID:        id,
-		Servers:   map[string]map[string]*Tool{},
-		pending:   map[pendingKey]*Call{},
-		argValues: map[textscan.Value]bool{},
-		emitted:   map[string]bool{},
-	}
+	return &Session{ID: id}
 }
 
 // Calls returns the session's latest tool calls, oldest first (at most a
@@ -97,6 +93,9 @@ func (s *Session) listed(server string, list *decodedTools) {
 	s.toolNames = nil
 	tools := s.Servers[server]
 	if tools == nil {
+		if s.Servers == nil {
+			s.Servers = map[string]map[string]*Tool{}
+		}
 		s.Servers[server] = list.toolsByName()
 		if s.sharedList == nil {
 			s.sharedList = make(map[string]*decodedTools, 1)
@@ -176,6 +175,9 @@ func (s *Session) addCall(c *Call) {
 	for _, vs := range c.LeafValues() {
 		for _, v := range vs {
 			if len(s.argValues) < maxValues {
+				if s.argValues == nil {
+					s.argValues = map[textscan.Value]bool{}
+				}
 				s.argValues[v] = true
 			}
 		}
@@ -259,6 +261,9 @@ func (s *Session) once(key string) bool {
 		return false
 	}
 	if len(s.emitted) < maxEmittedKeys {
+		if s.emitted == nil {
+			s.emitted = map[string]bool{}
+		}
 		s.emitted[key] = true
 	}
 	return true
