@@ -183,12 +183,15 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 		h = &serverHistory{}
 		d.servers.put(srv.Name, h)
 	}
-	launch := ""
+	// how and where say how the server runs: "command" and its command, or
+	// "url" and its URL. Their launch string, how + " " + where, is built
+	// only when new: every session's servers come here.
+	how, where := "", ""
 	switch {
 	case srv.Command != "":
-		launch = "command " + srv.Command
+		how, where = "command", srv.Command
 	case srv.URL != "":
-		launch = "url " + srv.URL
+		how, where = "url", srv.URL
 	}
 	if srv.Version != "" && !slices.Contains(h.versions, srv.Version) {
 		if len(h.versions) > 0 && s.once(RuleServerChanged+"v"+srv.Name+srv.Version) {
@@ -200,10 +203,11 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 		}
 		h.versions = pushKnown(h.versions, srv.Version)
 	}
-	if launch != "" && !slices.Contains(h.launches, launch) {
+	if how != "" && !slices.ContainsFunc(h.launches, func(l string) bool { return isLaunch(l, how, where) }) {
+		launch := how + " " + where
 		if len(h.launches) > 0 && s.once(RuleServerChanged+"l"+srv.Name+launch) {
 			f := s.NewFinding(o.Event.TS, RuleServerChanged, Medium, "A server runs from a command or URL not seen before under its name", nil, []Evidence{{
-				What:    fmt.Sprintf("server %q launched by a new %s; earlier: %s", srv.Name, strings.SplitN(launch, " ", 2)[0], strings.Join(h.launches, "; ")),
+				What:    fmt.Sprintf("server %q launched by a new %s; earlier: %s", srv.Name, how, strings.Join(h.launches, "; ")),
 				Excerpt: textscan.Excerpt(launch, 0), Hash: hashString(launch),
 			}})
 			f.ID, f.Server = FindingID(RuleServerChanged, s.ID, "launch "+srv.Name+" "+launch, nil), srv.Name
@@ -211,6 +215,12 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 		}
 		h.launches = pushKnown(h.launches, launch)
 	}
+}
+
+// isLaunch reports whether launch is how + " " + where.
+func isLaunch(launch, how, where string) bool {
+	return len(launch) == len(how)+1+len(where) && launch[len(how)] == ' ' &&
+		strings.HasPrefix(launch, how) && strings.HasSuffix(launch, where)
 }
 
 // serverVersion returns the serverInfo.version of an initialize result,
