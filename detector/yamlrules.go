@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/mcptrail/mcptrail/detector/rules"
@@ -140,43 +141,51 @@ func (d sequenceRules) Observe(s *Session, o *Observation, emit Emit) {
 // matchSteps finds calls for steps[:len-1] before last, nearest first, and
 // returns the whole chain oldest first, or nil.
 func matchSteps(s *Session, steps []rules.Step, last *Call) []*Call {
-	chain := make([]*Call, len(steps))
-	chain[len(steps)-1] = last
-	calls := s.Calls()
-	var find func(i int, next *Call) bool
-	find = func(i int, next *Call) bool {
-		if i < 0 {
-			return true
-		}
-		st := steps[i+1]
-		for j := len(calls) - 1; j >= 0; j-- {
-			c := calls[j]
-			if c.Index >= next.Index {
-				continue
-			}
-			if next.Index-c.Index > st.Within {
-				break
-			}
-			if !c.Is(steps[i].Class) || !c.Answered || c.IsError {
-				continue
-			}
-			if st.OtherServer && c.Server == next.Server {
-				continue
-			}
-			if st.Carries && !carries(s, next, c) {
-				continue
-			}
-			chain[i] = c
-			if find(i-1, c) {
-				return true
-			}
-		}
-		return false
+	// The chain is built on the stack and copied only when it matches: the
+	// last step's class matches many calls.
+	var buf [8]*Call
+	chain := buf[:0]
+	if len(steps) > len(buf) {
+		chain = make([]*Call, 0, len(steps))
 	}
-	if !find(len(steps)-2, last) {
+	chain = chain[:len(steps)]
+	chain[len(steps)-1] = last
+	if !findSteps(s, steps, s.Calls(), chain, len(steps)-2, last) {
 		return nil
 	}
-	return chain
+	return slices.Clone(chain)
+}
+
+// findSteps finds, among calls, the calls of steps[:i+1] before next (the
+// call of step i+1), setting them in chain; it reports whether it did.
+func findSteps(s *Session, steps []rules.Step, calls, chain []*Call, i int, next *Call) bool {
+	if i < 0 {
+		return true
+	}
+	st := steps[i+1]
+	for j := len(calls) - 1; j >= 0; j-- {
+		c := calls[j]
+		if c.Index >= next.Index {
+			continue
+		}
+		if next.Index-c.Index > st.Within {
+			break
+		}
+		if !c.Is(steps[i].Class) || !c.Answered || c.IsError {
+			continue
+		}
+		if st.OtherServer && c.Server == next.Server {
+			continue
+		}
+		if st.Carries && !carries(s, next, c) {
+			continue
+		}
+		chain[i] = c
+		if findSteps(s, steps, calls, chain, i-1, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // carries reports whether call's arguments repeat data from from's result.
