@@ -98,8 +98,13 @@ type Finding struct {
 // callIDs (and key, a rule-specific discriminator such as a tool name, for
 // findings without calls).
 func FindingID(rule, session, key string, callIDs []string) uint64 {
-	d := xxhash.New()
-	for _, s := range append([]string{rule, session, key}, callIDs...) {
+	var d xxhash.Digest
+	d.Reset()
+	for _, s := range [...]string{rule, session, key} {
+		_, _ = d.WriteString(s)
+		_, _ = d.Write([]byte{0})
+	}
+	for _, s := range callIDs {
 		_, _ = d.WriteString(s)
 		_, _ = d.Write([]byte{0})
 	}
