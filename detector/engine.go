@@ -158,7 +158,6 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 		c := &Call{ID: string(ev.RPCID), TS: ev.TS, Server: ev.ServerName, Method: string(ev.Method), Tool: ev.Target}
 		if c.Method == "tools/call" {
 			c.args = msg.callArgs(e.msgs, i)
-			c.Args, c.argTexts = c.args.leaves, c.args.texts
 			c.Classes = e.classes(s, c.Server, c.Tool)
 			s.appendCall(c)
 			addCall = c
@@ -181,8 +180,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 		c.Answered, c.IsError = true, ev.IsError
 		switch c.Method {
 		case "tools/call":
-			result := msg.toolResult(e.msgs, i)
-			c.Result, c.resultTexts = result.leaves, result.texts
+			c.result = msg.toolResult(e.msgs, i)
 			c.Injection = e.scoreResult(s, c)
 			rememberResult = c
 		case "tools/list":
@@ -195,7 +193,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 		d.Observe(s, o, emit)
 	}
 	if rememberResult != nil {
-		for _, t := range rememberResult.resultTexts {
+		for _, t := range rememberResult.resultTexts() {
 			t.release()
 		}
 	}
@@ -284,7 +282,7 @@ func (e *Engine) scoreResult(s *Session, c *Call) *textscan.Injection {
 	names := s.ToolNames()
 	var others []string
 	var best *textscan.Injection
-	for i, t := range c.resultTexts {
+	for i, t := range c.resultTexts() {
 		key := scoreKey{t, s.toolNamesHash, c.Tool}
 		inj, ok := e.scoreCache[key]
 		if !ok {

@@ -66,7 +66,7 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	if inj == nil || inj.Score < textscan.InjectionWeak {
 		return
 	}
-	text := c.Result[c.injectionLeaf].Text
+	text := c.Result()[c.injectionLeaf].Text
 	if inj.Hidden.Any() && s.once(RuleInjectionHidden+c.ID) {
 		kinds := make([]string, 0, len(inj.Hidden.Counts))
 		for k, n := range inj.Hidden.Counts {
@@ -80,7 +80,7 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 		emit(s.NewFinding(o.Event.TS, RuleInjectionHidden, High, "A tool result hides text from the user (invisible or escape characters)", []*Call{c}, []Evidence{ev}))
 	}
 	p := &Passage{Call: c, Injection: inj}
-	in := instructionsOf(c.resultTexts[c.injectionLeaf])
+	in := instructionsOf(c.resultTexts()[c.injectionLeaf])
 	for _, v := range in.values {
 		if !s.SeenInArgs(v) {
 			p.Values = append(p.Values, v)

@@ -80,6 +80,22 @@ type decodedLeaves struct {
 	encoded string
 }
 
+// leafList returns d's leaves (none for a nil d).
+func (d *decodedLeaves) leafList() []textscan.Leaf {
+	if d == nil {
+		return nil
+	}
+	return d.leaves
+}
+
+// textList returns d's texts (none for a nil d).
+func (d *decodedLeaves) textList() []*leafText {
+	if d == nil {
+		return nil
+	}
+	return d.texts
+}
+
 // argText is the leaves' strings, each followed by a newline.
 func (d *decodedLeaves) argText() string {
 	if d.text == nil {

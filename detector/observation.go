@@ -18,31 +18,37 @@ type Call struct {
 	Server string
 	Method string
 	Tool   string // the tool, prompt or resource the request acts on
-	// Args are the string leaves of the arguments. Args and Result are
-	// shared with the calls that carry the same JSON: read only.
-	Args []textscan.Leaf
 	// Classes are the tool classes (rules.Class names) of Tool.
 	Classes []string
-	// Answered is set once the response came; Result its text leaves.
+	// Answered is set once the response came.
 	Answered bool
 	IsError  bool
-	Result   []textscan.Leaf
 	// Injection is the scoring of the result text (shared: read only), nil
 	// when no text of the result scored; injectionLeaf the index in Result
 	// of the leaf that scored it.
 	Injection     *textscan.Injection
 	injectionLeaf int
 
-	// argTexts and resultTexts are what the engine derived from each of
-	// Args and Result (shared with every call that carries the same text).
-	argTexts, resultTexts []*leafText
-	// args is what the engine decoded from the arguments (shared with every
-	// call that has the same ones); nil for other requests.
-	args *decodedLeaves
+	// args and result are what the engine decoded from the arguments and
+	// the result, with what it derived from each of their texts (shared
+	// with every call that carries the same JSON: read only); nil for other
+	// requests and before the response.
+	args, result *decodedLeaves
 
 	// carried caches CarriedFrom.
 	carried []Carried
 }
+
+// Args are the string leaves of the arguments (shared: read only).
+func (c *Call) Args() []textscan.Leaf { return c.args.leafList() }
+
+// Result are the text leaves of the result, once it came (shared: read
+// only).
+func (c *Call) Result() []textscan.Leaf { return c.result.leafList() }
+
+// argTexts and resultTexts are the leafTexts of Args and Result.
+func (c *Call) argTexts() []*leafText    { return c.args.textList() }
+func (c *Call) resultTexts() []*leafText { return c.result.textList() }
 
 // ArgText is the call's argument strings, each followed by a newline.
 func (c *Call) ArgText() string {

@@ -187,7 +187,7 @@ func (s *Session) addCall(c *Call) {
 // rememberResult indexes a call's result text so later calls can be traced
 // back to it.
 func (s *Session) rememberResult(c *Call) {
-	for _, t := range c.resultTexts {
+	for _, t := range c.resultTexts() {
 		s.shingles.add(c, t, maxShingles)
 		s.resultValues.add(c, t, maxValues)
 	}
@@ -226,7 +226,7 @@ func (s *Session) CarriedFrom(c *Call) []Carried {
 		return &out[len(out)-1]
 	}
 	var seen map[uint64]bool
-	for i, t := range c.argTexts {
+	for i, t := range c.argTexts() {
 		for _, h := range t.Shingles() {
 			if from, ok := s.shingles.first(h); ok && from != c && !seen[h] {
 				if seen == nil {

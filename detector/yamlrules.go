@@ -64,12 +64,12 @@ func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			hits = d.matchLeaves(s, o, i, o.Call.Args, o.Call.argTexts, hits, emit)
+			hits = d.matchLeaves(s, o, i, o.Call.Args(), o.Call.argTexts(), hits, emit)
 		case p.In == rules.InResults && o.IsToolResult():
 			if p.Class != "" && !o.Call.Is(p.Class) {
 				continue
 			}
-			hits = d.matchLeaves(s, o, i, o.Call.Result, o.Call.resultTexts, hits, emit)
+			hits = d.matchLeaves(s, o, i, o.Call.Result(), o.Call.resultTexts(), hits, emit)
 		case p.In == rules.InDefinitions && len(o.Tools) > 0:
 			for _, t := range o.Tools {
 				text := t.Name + "\n" + t.Description + "\n" + t.Schema
