@@ -31,9 +31,9 @@ type Session struct {
 	// Servers maps a server name to the tools it listed in this session
 	// (read only: the map may be shared, see listed).
 	Servers map[string]map[string]*Tool
-	// sharedList is, per server whose Servers map is a list's shared map,
-	// that list.
-	sharedList map[string]*decodedTools
+	// sharedLists are the lists whose shared maps are Servers maps, one
+	// per server at most (a session talks to a few servers).
+	sharedLists []*decodedTools
 	// calls are the latest tool calls, oldest first; callCount counts all.
 	calls     []*Call
 	callCount int
@@ -97,20 +97,22 @@ func (s *Session) listed(server string, list *decodedTools) {
 			s.Servers = map[string]map[string]*Tool{}
 		}
 		s.Servers[server] = list.toolsByName()
-		if s.sharedList == nil {
-			s.sharedList = make(map[string]*decodedTools, 1)
-		}
-		s.sharedList[server] = list
+		s.sharedLists = append(s.sharedLists, list)
 		return
 	}
-	if s.sharedList[server] != nil {
+	if i := s.sharedListOf(server); i >= 0 {
 		tools = maps.Clone(tools)
 		s.Servers[server] = tools
-		delete(s.sharedList, server)
+		s.sharedLists = slices.Delete(s.sharedLists, i, i+1)
 	}
 	for i := range list.tools {
 		tools[list.tools[i].Name] = &list.tools[i]
 	}
+}
+
+// sharedListOf returns the index in sharedLists of server's list, or -1.
+func (s *Session) sharedListOf(server string) int {
+	return slices.IndexFunc(s.sharedLists, func(l *decodedTools) bool { return l.server == server })
 }
 
 // ToolNames returns the names of every tool the session's servers listed.
@@ -138,8 +140,8 @@ func (s *Session) ToolNames() []string {
 // serverToolNames returns the names of the tools server listed in the
 // session, sorted, and their toolNamesHash; shared, read only.
 func (s *Session) serverToolNames(server string) ([]string, uint64) {
-	if list := s.sharedList[server]; list != nil {
-		return list.sortedNames()
+	if i := s.sharedListOf(server); i >= 0 {
+		return s.sharedLists[i].sortedNames()
 	}
 	names := sortedNames(s.Servers[server])
 	return names, toolNamesHash(names)
