@@ -100,6 +100,11 @@ func (d *decodedLeaves) textList() []*leafText {
 func (d *decodedLeaves) argText() string {
 	if d.text == nil {
 		var b strings.Builder
+		n := 0
+		for _, l := range d.leaves {
+			n += len(l.Text) + 1
+		}
+		b.Grow(n)
 		for _, l := range d.leaves {
 			b.WriteString(l.Text)
 			b.WriteByte('\n')
