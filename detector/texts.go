@@ -71,8 +71,12 @@ func (t *leafText) shingle() {
 	}
 	t.shingled = true
 	if !t.big() {
-		t.shingles = shinglesOf(t.s)
-		t.shingleSet = slices.Clone(t.shingles)
+		// One allocation holds the shingles and their set when the text's
+		// words average five bytes or more, as prose's do.
+		buf := make([]uint64, 0, 2*(len(t.s)/5+1))
+		textscan.Shingles(t.s, func(h uint64) { buf = append(buf, h) })
+		t.shingles = buf[:len(buf):len(buf)]
+		t.shingleSet = append(buf[len(buf):], t.shingles...)
 		slices.Sort(t.shingleSet)
 		t.shingleSet = slices.Compact(t.shingleSet)
 	}
