@@ -100,13 +100,15 @@ type Finding struct {
 func FindingID(rule, session, key string, callIDs []string) uint64 {
 	var d xxhash.Digest
 	d.Reset()
-	for _, s := range [...]string{rule, session, key} {
+	write := func(s string) {
 		_, _ = d.WriteString(s)
 		_, _ = d.Write([]byte{0})
 	}
+	write(rule)
+	write(session)
+	write(key)
 	for _, s := range callIDs {
-		_, _ = d.WriteString(s)
-		_, _ = d.Write([]byte{0})
+		write(s)
 	}
 	return d.Sum64()
 }
