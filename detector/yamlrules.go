@@ -144,11 +144,12 @@ func matchSteps(s *Session, steps []rules.Step, last *Call) []*Call {
 	// The chain is built on the stack and copied only when it matches: the
 	// last step's class matches many calls.
 	var buf [8]*Call
-	chain := buf[:0]
-	if len(steps) > len(buf) {
-		chain = make([]*Call, 0, len(steps))
+	var chain []*Call
+	if len(steps) <= len(buf) {
+		chain = buf[:len(steps)]
+	} else {
+		chain = make([]*Call, len(steps))
 	}
-	chain = chain[:len(steps)]
 	chain[len(steps)-1] = last
 	if !findSteps(s, steps, s.Calls(), chain, len(steps)-2, last) {
 		return nil
