@@ -64,7 +64,7 @@ const maxKeptText = 64 << 10
 // big reports whether t is too long to keep its shingles.
 func (t *leafText) big() bool { return len(t.s) > maxKeptText }
 
-// shingle computes the shingles of a text that is not big.
+// shingle computes the shingles, unless the text is big (see Shingles).
 func (t *leafText) shingle() {
 	if t.shingled {
 		return
@@ -73,8 +73,7 @@ func (t *leafText) shingle() {
 	if !t.big() {
 		// One allocation holds the shingles and their set when the text's
 		// words average five bytes or more, as prose's do.
-		buf := make([]uint64, 0, 2*(len(t.s)/5+1))
-		textscan.Shingles(t.s, func(h uint64) { buf = append(buf, h) })
+		buf := appendShingles(make([]uint64, 0, 2*(len(t.s)/5+1)), t.s)
 		t.shingles = buf[:len(buf):len(buf)]
 		t.shingleSet = append(buf[len(buf):], t.shingles...)
 		slices.Sort(t.shingleSet)
@@ -82,10 +81,10 @@ func (t *leafText) shingle() {
 	}
 }
 
-func shinglesOf(s string) []uint64 {
-	var out []uint64
-	textscan.Shingles(s, func(h uint64) { out = append(out, h) })
-	return out
+// appendShingles appends the fingerprints of textscan.Shingles(s) to dst.
+func appendShingles(dst []uint64, s string) []uint64 {
+	textscan.Shingles(s, func(h uint64) { dst = append(dst, h) })
+	return dst
 }
 
 // Values returns textscan.Values(nil, s); the slice is shared.
@@ -103,7 +102,7 @@ func (t *leafText) Values() []textscan.Value {
 // the slice may be shared.
 func (t *leafText) Shingles() []uint64 {
 	if t.big() {
-		return shinglesOf(t.s)
+		return appendShingles(nil, t.s)
 	}
 	t.shingle()
 	return t.shingles
@@ -175,8 +174,8 @@ func (tc *textCache) get(s string) *leafText {
 }
 
 // firstIndex maps the keys of tool results' texts (shingles or values) to
-// the first call whose result held them, as a map bounded to the key
-// set's max keys would: the first max distinct keys are kept. Results are
+// the first call whose result held them, as a map bounded to max keys
+// (given to add) would: the first max distinct keys are kept. Results are
 // indexed when the index is first searched (or when maxIndexEntries wait),
 // so a text nobody searches for is never split into keys. While no bound
 // can be reached the index keeps only the list of results, whose texts are
