@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzParse feeds arbitrary bytes to Parse: it must never panic, and every
-// message it returns has a kind, with a reason exactly when it is invalid.
+// message it returns has a kind, with a reason exactly when it is invalid,
+// and the description of its method that Lookup gives.
 // AppendDecode, given the same bytes as a member of an object, must agree
 // with Parse. The kept corpus is in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
@@ -28,7 +29,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("inconsistent message %+v", m)
 			}
 			_ = m.Target()
-			_ = m.Info()
+			if got, want := m.Info(), Lookup(m.Method); got != want {
+				t.Fatalf("Info() = %+v, Lookup(%q) = %+v", got, m.Method, want)
+			}
 		}
 	})
 }

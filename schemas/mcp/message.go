@@ -49,10 +49,17 @@ type Message struct {
 	Invalid string
 
 	paramsName, paramsURI string // params.name and params.uri, when strings
+	// info is Lookup(Method), made when the message is parsed.
+	info MethodInfo
 }
 
 // Info describes the message's method (for requests and notifications).
-func (m *Message) Info() MethodInfo { return Lookup(m.Method) }
+func (m *Message) Info() MethodInfo {
+	if m.info.Method == m.Method && m.Method != "" {
+		return m.info
+	}
+	return Lookup(m.Method)
+}
 
 // Parse splits a raw msg (one message or a batch array) into messages and
 // classifies each, in one pass over the bytes. A message that breaks the
@@ -204,11 +211,11 @@ func (p *parser) message(m *Message) error {
 	m.ID, m.Params, m.Result = ID(e.id), e.params, e.result
 	if e.hasMethod {
 		if jsontext.Value(e.method).Kind() == '"' {
-			method, err := methodOf(e.method)
+			info, err := methodOf(e.method)
 			if err != nil {
 				return fmt.Errorf("parse JSON-RPC message: method: %w", err)
 			}
-			m.Method = method
+			m.Method, m.info = info.Method, info
 		}
 	}
 	m.Kind, m.Invalid = classify(&e)
@@ -334,16 +341,17 @@ func trimValue(b []byte) []byte {
 	return b
 }
 
-// methodOf returns the method a JSON string names; a method of the
-// specification is its constant, which costs no allocation.
-func methodOf(b []byte) (Method, error) {
+// methodOf returns the description (Lookup) of the method a JSON string
+// names; a method of the specification is its constant, which costs no
+// allocation.
+func methodOf(b []byte) (MethodInfo, error) {
 	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
 		if info, ok := taxonomy[Method(b[1:len(b)-1])]; ok {
-			return info.Method, nil
+			return info, nil
 		}
 	}
 	s, err := unquote(b)
-	return Method(s), err
+	return Lookup(Method(s)), err
 }
 
 // unquote returns the text of a JSON string, without allocating beyond the

@@ -206,3 +206,25 @@ func TestAppendDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestInfoOfParsedMethods(t *testing.T) {
+	for _, raw := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`,
+		`{"jsonrpc":"2.0","method":"notifications/custom"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"vendor/thing"}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools\/list"}`,
+	} {
+		msgs, _, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", raw, err)
+		}
+		m := &msgs[0]
+		if got, want := m.Info(), Lookup(m.Method); got != want {
+			t.Errorf("Parse(%s).Info() = %+v, want %+v", raw, got, want)
+		}
+		m.Method = ToolsList // a message changed after parsing describes its new method
+		if got, want := m.Info(), Lookup(ToolsList); got != want {
+			t.Errorf("after a change of method, Info() = %+v, want %+v", got, want)
+		}
+	}
+}
