@@ -56,7 +56,7 @@ type Engine struct {
 	events     []schemas.Event
 	latest     time.Time
 	sinceSweep int
-	classCache map[classKey][]string
+	classCache map[classKey]toolClasses
 	scoreCache map[scoreKey]*textscan.Injection
 	msgs       *messageCache
 	obs        Observation // the observation being made, reused
@@ -79,7 +79,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = 30 * time.Minute
 	}
-	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey][]string{}, scoreCache: map[scoreKey]*textscan.Injection{}, msgs: newMessageCache()}
+	e := &Engine{opts: opts, rules: opts.Rules, sessions: map[string]*Session{}, classCache: map[classKey]toolClasses{}, scoreCache: map[scoreKey]*textscan.Injection{}, msgs: newMessageCache()}
 	if opts.Detections != nil {
 		e.detections = opts.Detections
 	} else {
@@ -208,13 +208,14 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 // classes returns the classes of a tool, judged from its definition if the
 // session saw one, else from its name.
 func (e *Engine) classes(s *Session, server, tool string) []string {
-	desc := ""
+	key, desc := classKey{name: tool}, ""
 	if t := s.Servers[server][tool]; t != nil {
-		desc = t.Description
+		key.hash, desc = t.Hash, t.Description
 	}
-	key := classKey{tool, desc}
-	if out, ok := e.classCache[key]; ok {
-		return out
+	// The key holds a hash of the description, not the description (long,
+	// and slow to hash); the entry's description must still be the same.
+	if c, ok := e.classCache[key]; ok && c.description == desc {
+		return c.classes
 	}
 	var out []string
 	for _, c := range e.rules.Classes {
@@ -225,13 +226,22 @@ func (e *Engine) classes(s *Session, server, tool string) []string {
 	if len(e.classCache) >= maxClassCache {
 		clear(e.classCache)
 	}
-	e.classCache[key] = out
+	e.classCache[key] = toolClasses{description: desc, classes: out}
 	return out
 }
 
-// classKey identifies a tool for the class cache: the same name and
-// description are always in the same classes.
-type classKey struct{ name, description string }
+// classKey identifies a tool for the class cache: its name and the hash of
+// its definition (zero when the session saw none).
+type classKey struct {
+	name string
+	hash uint64
+}
+
+// toolClasses are the classes of a tool with a description.
+type toolClasses struct {
+	description string
+	classes     []string
+}
 
 // maxClassCache bounds the class cache; when full it starts over.
 const maxClassCache = 10_000

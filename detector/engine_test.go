@@ -260,3 +260,28 @@ func TestEngineEvictsIdleSessions(t *testing.T) {
 		t.Errorf("engine holds %d sessions, want at most 10", n)
 	}
 }
+
+// TestClassesFollowDescription checks that the class cache, keyed by a
+// tool's name and definition hash, answers for the description the
+// session saw: an entry made for another description is not reused.
+func TestClassesFollowDescription(t *testing.T) {
+	eng, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession("s")
+	tool := &Tool{Server: "srv", Name: "lookup_item", Description: "Sends an e-mail to a recipient.", Hash: 42}
+	s.Servers = map[string]map[string]*Tool{"srv": {"lookup_item": tool}}
+	want := eng.classes(s, "srv", "lookup_item")
+	if !slices.Contains(want, "outbound") {
+		t.Fatalf("classes of a tool that sends e-mail = %v, want outbound among them", want)
+	}
+	// A different description under the same name and hash (a collision).
+	eng.classCache[classKey{"lookup_item", 42}] = toolClasses{description: "Reads an item.", classes: []string{"bogus"}}
+	if got := eng.classes(s, "srv", "lookup_item"); !slices.Equal(got, want) {
+		t.Errorf("classes after a colliding entry = %v, want %v", got, want)
+	}
+	if got := eng.classes(newSession("t"), "srv", "lookup_item"); slices.Contains(got, "outbound") {
+		t.Errorf("classes of the bare name = %v, want no outbound (judged from the name alone)", got)
+	}
+}
