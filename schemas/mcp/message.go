@@ -49,14 +49,15 @@ type Message struct {
 	Invalid string
 
 	paramsName, paramsURI string // params.name and params.uri, when strings
-	// info is Lookup(Method), made when the message is parsed.
-	info MethodInfo
+	// known describes Method when the specification names it, as found
+	// when the message was parsed (shared: read only).
+	known *MethodInfo
 }
 
 // Info describes the message's method (for requests and notifications).
 func (m *Message) Info() MethodInfo {
-	if m.info.Method == m.Method && m.Method != "" {
-		return m.info
+	if m.known != nil && m.known.Method == m.Method {
+		return *m.known
 	}
 	return Lookup(m.Method)
 }
@@ -211,11 +212,11 @@ func (p *parser) message(m *Message) error {
 	m.ID, m.Params, m.Result = ID(e.id), e.params, e.result
 	if e.hasMethod {
 		if jsontext.Value(e.method).Kind() == '"' {
-			info, err := methodOf(e.method)
+			method, known, err := methodOf(e.method)
 			if err != nil {
 				return fmt.Errorf("parse JSON-RPC message: method: %w", err)
 			}
-			m.Method, m.info = info.Method, info
+			m.Method, m.known = method, known
 		}
 	}
 	m.Kind, m.Invalid = classify(&e)
@@ -341,17 +342,17 @@ func trimValue(b []byte) []byte {
 	return b
 }
 
-// methodOf returns the description (Lookup) of the method a JSON string
-// names; a method of the specification is its constant, which costs no
-// allocation.
-func methodOf(b []byte) (MethodInfo, error) {
+// methodOf returns the method a JSON string names and, when the
+// specification names it, its description; such a method is its constant,
+// which costs no allocation.
+func methodOf(b []byte) (Method, *MethodInfo, error) {
 	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
-		if info, ok := taxonomy[Method(b[1:len(b)-1])]; ok {
-			return info, nil
+		if info := taxonomy[Method(b[1:len(b)-1])]; info != nil {
+			return info.Method, info, nil
 		}
 	}
 	s, err := unquote(b)
-	return Lookup(Method(s)), err
+	return Method(s), taxonomy[Method(s)], err
 }
 
 // unquote returns the text of a JSON string, without allocating beyond the

@@ -88,7 +88,8 @@ type MethodInfo struct {
 	Known bool
 }
 
-var taxonomy = func() map[Method]MethodInfo {
+// taxonomy maps each method the specification names to its description.
+var taxonomy = func() map[Method]*MethodInfo {
 	list := []MethodInfo{
 		{Method: Initialize, Category: CategoryLifecycle, Sender: SenderClient},
 		{Method: Ping, Category: CategoryLifecycle, Sender: SenderEither},
@@ -122,10 +123,10 @@ var taxonomy = func() map[Method]MethodInfo {
 		{Method: NotificationElicitationComplete, Category: CategoryElicitation, Sender: SenderServer, Notification: true},
 		{Method: NotificationTaskStatus, Category: CategoryTasks, Sender: SenderEither, Notification: true},
 	}
-	m := make(map[Method]MethodInfo, len(list))
-	for _, info := range list {
-		info.Known = true
-		m[info.Method] = info
+	m := make(map[Method]*MethodInfo, len(list))
+	for i := range list {
+		list[i].Known = true
+		m[list[i].Method] = &list[i]
 	}
 	return m
 }()
@@ -134,8 +135,8 @@ var taxonomy = func() map[Method]MethodInfo {
 // Known false, CategoryNotification when it starts with "notifications/"
 // and CategoryUnknown otherwise.
 func Lookup(m Method) MethodInfo {
-	if info, ok := taxonomy[m]; ok {
-		return info
+	if info := taxonomy[m]; info != nil {
+		return *info
 	}
 	if strings.HasPrefix(string(m), notificationPrefix) {
 		return MethodInfo{Method: m, Category: CategoryNotification, Sender: SenderEither, Notification: true}
@@ -147,7 +148,7 @@ func Lookup(m Method) MethodInfo {
 func Methods() []MethodInfo {
 	out := make([]MethodInfo, 0, len(taxonomy))
 	for _, info := range taxonomy {
-		out = append(out, info)
+		out = append(out, *info)
 	}
 	slices.SortFunc(out, func(a, b MethodInfo) int { return strings.Compare(string(a.Method), string(b.Method)) })
 	return out
