@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -18,19 +19,18 @@ type Hits struct {
 	// which run atoms (see hasRun).
 	lits []uint64
 	runs []condResult
-	// starts are the places of the literals of first sets, kws those of
-	// the keywords, in the order found.
-	starts []start
-	kws    []kwHit
 	// folds: the text holds U+017F or U+212A.
 	folds bool
-	// cands are starts sorted by expression then place, expression i's
-	// from candFrom[i] (made on first use); kwPos the keyword places sorted
-	// by keyword, keyword k's from kwFrom[k].
-	cands    []start
-	candFrom []int32
-	kwPos    []int32
-	kwFrom   []int32
+	// cands are the places where the literals of first sets occur, by
+	// expression, expression i's from candFrom[i] (sorted by place on
+	// first use, when candsSorted is set); kwPos the places of the
+	// keywords, by keyword, keyword k's from kwFrom[k]. All are nil when
+	// the text holds none.
+	cands       []start
+	candFrom    []int32
+	candsSorted bool
+	kwPos       []int32
+	kwFrom      []int32
 	// probed holds, per candidate (by index in cands), what matchAt
 	// found there (made on first use).
 	probed []probed
@@ -88,19 +88,101 @@ func (set *Set) Scan(s string) *Hits {
 	h.folds = strings.Contains(s, "\u017f") || strings.Contains(s, "\u212a")
 	if set.trie != nil {
 		h.lits = make([]uint64, (len(set.lits)+63)/64)
+		// The places found go to scratch slices, then to h by expression
+		// and by keyword, each in one allocation of its size.
+		sc := scratches.Get().(*scratch)
+		starts, kws := sc.starts[:0], sc.kws[:0]
 		set.trie.Walk(h.lower, func(end, n, pattern int64) bool {
 			h.lits[pattern>>6] |= 1 << (pattern & 63)
 			pos := int32(end - n + 1)
 			for _, k := range set.keywordOf[pattern] {
-				h.kws = append(h.kws, kwHit{k, pos})
+				kws = append(kws, kwHit{k, pos})
 			}
 			for _, f := range set.firstOf[pattern] {
-				h.starts = append(h.starts, start{expr: f.expr, pos: pos, end: int32(end + 1), at: f.at, follow: f.follow})
+				starts = append(starts, start{expr: f.expr, pos: pos, end: int32(end + 1), at: f.at, follow: f.follow})
 			}
 			return true
 		})
+		h.bucketStarts(starts)
+		h.bucketKeywords(kws)
+		sc.keep(starts, kws)
+		scratches.Put(sc)
 	}
 	return h
+}
+
+// scratch holds the places a Scan finds before it sorts them out.
+type scratch struct {
+	starts []start
+	kws    []kwHit
+}
+
+// scratches are the scratch slices of the Scans under way.
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxScratch bounds the places a scratch keeps room for between Scans.
+const maxScratch = 1 << 14
+
+// keep keeps the slices a Scan grew, for the next one, unless they grew
+// past maxScratch. It clears the follow pointers the starts hold.
+func (sc *scratch) keep(starts []start, kws []kwHit) {
+	clear(starts)
+	sc.starts, sc.kws = starts[:0], kws[:0]
+	if cap(starts) > maxScratch {
+		sc.starts = nil
+	}
+	if cap(kws) > maxScratch {
+		sc.kws = nil
+	}
+}
+
+// bucketStarts sets cands and candFrom: starts, in the order found, by
+// expression (a counting sort, which keeps the order within each).
+func (h *Hits) bucketStarts(starts []start) {
+	if len(starts) == 0 {
+		return
+	}
+	h.candFrom = make([]int32, len(h.set.exprs)+1)
+	for _, st := range starts {
+		h.candFrom[st.expr+1]++
+	}
+	for k := 1; k < len(h.candFrom); k++ {
+		h.candFrom[k] += h.candFrom[k-1]
+	}
+	// Filled from the back, each expression's places end where the next
+	// expression's begin; the ends are then the starts again.
+	h.cands = make([]start, len(starts))
+	for i := len(starts) - 1; i >= 0; i-- {
+		e := starts[i].expr + 1
+		h.candFrom[e]--
+		h.cands[h.candFrom[e]] = starts[i]
+	}
+	copy(h.candFrom, h.candFrom[1:])
+	h.candFrom[len(h.candFrom)-1] = int32(len(starts))
+}
+
+// bucketKeywords sets kwPos and kwFrom: the places of kws by keyword, each
+// keyword's in the order found, which is increasing.
+func (h *Hits) bucketKeywords(kws []kwHit) {
+	if len(kws) == 0 {
+		return
+	}
+	n := len(h.set.keywords)
+	h.kwFrom = make([]int32, n+1)
+	for _, kh := range kws {
+		h.kwFrom[kh.kw+1]++
+	}
+	for i := 1; i < len(h.kwFrom); i++ {
+		h.kwFrom[i] += h.kwFrom[i-1]
+	}
+	h.kwPos = make([]int32, len(kws))
+	for i := len(kws) - 1; i >= 0; i-- {
+		k := kws[i].kw + 1
+		h.kwFrom[k]--
+		h.kwPos[h.kwFrom[k]] = kws[i].pos
+	}
+	copy(h.kwFrom, h.kwFrom[1:])
+	h.kwFrom[n] = int32(len(kws))
 }
 
 // lowerBytes returns s with its ASCII letters lower-cased. When there are
@@ -268,22 +350,7 @@ func compareLit(l string, b []byte) int {
 // in increasing order; the slice is shared.
 func (h *Hits) Keyword(k int) []int32 {
 	if h.kwFrom == nil {
-		// A counting sort by keyword: each keyword's places stay in the
-		// order found, which is increasing.
-		n := len(h.set.keywords)
-		h.kwFrom = make([]int32, n+1)
-		for _, kh := range h.kws {
-			h.kwFrom[kh.kw+1]++
-		}
-		for i := 1; i < len(h.kwFrom); i++ {
-			h.kwFrom[i] += h.kwFrom[i-1]
-		}
-		h.kwPos = make([]int32, len(h.kws))
-		next := slices.Clone(h.kwFrom[:n])
-		for _, kh := range h.kws {
-			h.kwPos[next[kh.kw]] = kh.pos
-			next[kh.kw]++
-		}
+		return nil
 	}
 	return h.kwPos[h.kwFrom[k]:h.kwFrom[k+1]]
 }
@@ -456,19 +523,10 @@ const shortInput = 256
 // sorted.
 func (h *Hits) candidates(i int) []start {
 	if h.candFrom == nil {
-		h.candFrom = make([]int32, len(h.set.exprs)+1)
-		for _, st := range h.starts {
-			h.candFrom[st.expr+1]++
-		}
-		for k := 1; k < len(h.candFrom); k++ {
-			h.candFrom[k] += h.candFrom[k-1]
-		}
-		h.cands = make([]start, len(h.starts))
-		next := slices.Clone(h.candFrom[:len(h.set.exprs)])
-		for _, st := range h.starts {
-			h.cands[next[st.expr]] = st
-			next[st.expr]++
-		}
+		return nil
+	}
+	if !h.candsSorted {
+		h.candsSorted = true
 		for k := range h.set.exprs {
 			slices.SortFunc(h.cands[h.candFrom[k]:h.candFrom[k+1]], func(a, b start) int {
 				if a.pos != b.pos {
