@@ -120,7 +120,7 @@ func (d *chain) Observe(s *Session, o *Observation, emit Emit) {
 	d.firstSeen(s, cs, c, tok, newServer, emit)
 	if p, ctx, ok := d.model.Transition(cs.keys[:], cs.prev, tok, d.opts.MinContext); ok &&
 		p < d.opts.MinProb && ctx.Tools[tok] > 0 && (cs.prev == seqmodel.Start || ctx.Tools[cs.prev] > 0) &&
-		s.once(RuleChainImprobableTransition+cs.prev+"\x00"+tok) {
+		s.once(RuleChainImprobableTransition, cs.prev+"\x00"+tok) {
 		emit(s.NewFinding(c.TS, RuleChainImprobableTransition, Low, "A tool call rarely follows the previous one in this context", []*Call{cs.prevC, c}, []Evidence{{
 			What: fmt.Sprintf("%s -> %s: probability %.4f after %d observed calls from %s", cs.prev, tok, p, ctx.Total(cs.prev), cs.prev), CallID: c.ID, Tool: c.Tool,
 		}}))
@@ -140,12 +140,12 @@ func (d *chain) firstSeen(s *Session, cs *chainSession, c *Call, tok string, new
 		if ctx == nil || ctx.Sessions < d.opts.MinSessions {
 			continue
 		}
-		if newServer && ctx.Servers[c.Server] == 0 && s.once(RuleChainFirstSeenServer+c.Server) {
+		if newServer && ctx.Servers[c.Server] == 0 && s.once(RuleChainFirstSeenServer, c.Server) {
 			emit(s.NewFinding(c.TS, RuleChainFirstSeenServer, Info, "A server this client was never seen using", []*Call{c}, []Evidence{{
 				What: fmt.Sprintf("server %q is new to context %q (%d sessions)", c.Server, k, ctx.Sessions), CallID: c.ID, Tool: c.Tool,
 			}}))
 		}
-		if ctx.Tools[tok] == 0 && s.once(RuleChainFirstSeenTool+tok) {
+		if ctx.Tools[tok] == 0 && s.once(RuleChainFirstSeenTool, tok) {
 			emit(s.NewFinding(c.TS, RuleChainFirstSeenTool, Info, "A tool never called before in this context", []*Call{c}, []Evidence{{
 				What: fmt.Sprintf("%s is new to context %q (%d sessions)", tok, k, ctx.Sessions), CallID: c.ID, Tool: c.Tool,
 			}}))

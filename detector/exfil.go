@@ -43,19 +43,19 @@ func (exfil) Observe(s *Session, o *Observation, emit Emit) {
 	if out {
 		secrets, enc = c.args.payload()
 	}
-	if len(secrets) > 0 && s.once(RuleSecretOutbound+c.ID) {
+	if len(secrets) > 0 && s.once(RuleSecretOutbound, c.ID) {
 		ev := make([]Evidence, 0, len(secrets))
 		for _, sc := range secrets {
 			ev = append(ev, Evidence{What: "credential-like " + sc.Kind, CallID: c.ID, Tool: c.Tool, Excerpt: mask(sc.Value), Hash: hashString(sc.Value)})
 		}
 		emit(s.NewFinding(ts, RuleSecretOutbound, High, "An outbound call carries a credential", []*Call{c}, ev))
 	}
-	if enc != "" && s.once(RuleEncodedPayload+c.ID) {
+	if enc != "" && s.once(RuleEncodedPayload, c.ID) {
 		emit(s.NewFinding(ts, RuleEncodedPayload, Medium, "An outbound call carries a long encoded payload", []*Call{c}, []Evidence{{
 			What: fmt.Sprintf("%d-character base64 or hex run", len(enc)), CallID: c.ID, Tool: c.Tool, Excerpt: textscan.Excerpt(enc, 0), Hash: hashString(enc),
 		}}))
 	}
-	if len(args) > largePayload && out && s.once(RuleLargePayload+c.ID) {
+	if len(args) > largePayload && out && s.once(RuleLargePayload, c.ID) {
 		emit(s.NewFinding(ts, RuleLargePayload, Low, "An outbound call carries a large payload", []*Call{c}, []Evidence{{
 			What: fmt.Sprintf("%d bytes of argument text", len(args)), CallID: c.ID, Tool: c.Tool, Hash: hashString(args),
 		}}))
@@ -94,7 +94,7 @@ func injectionRelay(s *Session, o *Observation, carried []Carried, emit Emit) {
 		if p.Injection.Score >= textscan.InjectionStrong {
 			sev = High
 		}
-		if !s.once(RuleInjectionRelay + c.ID) {
+		if !s.once(RuleInjectionRelay, c.ID) {
 			return
 		}
 		emit(s.NewFinding(o.Event.TS, RuleInjectionRelay, sev, "After injected instructions, data from another tool result is sent out", []*Call{p.Call, cr.From, c}, []Evidence{
@@ -123,7 +123,7 @@ func unseenRecipient(s *Session, o *Observation, carried []Carried, emit Emit) {
 		if _, inResult := s.resultValues.first(v); inResult || s.SeenInArgs(v) {
 			continue
 		}
-		if !s.once(RuleUnseenRecipient + c.ID) {
+		if !s.once(RuleUnseenRecipient, c.ID) {
 			return
 		}
 		emit(s.NewFinding(o.Event.TS, RuleUnseenRecipient, Low, "Data from tool results goes to a recipient the session never saw", []*Call{carried[0].From, c}, []Evidence{

@@ -67,7 +67,7 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 		return
 	}
 	text := c.Result()[c.injectionLeaf].Text
-	if inj.Hidden.Any() && s.once(RuleInjectionHidden+c.ID) {
+	if inj.Hidden.Any() && s.once(RuleInjectionHidden, c.ID) {
 		kinds := make([]string, 0, len(inj.Hidden.Counts))
 		for k, n := range inj.Hidden.Counts {
 			kinds = append(kinds, fmt.Sprintf("%s×%d", k, n))
@@ -94,7 +94,7 @@ func (d *injection) injectionResult(s *Session, o *Observation, emit Emit) {
 	if len(s.Passages) < maxPassages {
 		s.Passages = append(s.Passages, p)
 	}
-	if inj.Score >= textscan.InjectionStrong && s.once(RuleInjectionResult+c.ID) {
+	if inj.Score >= textscan.InjectionStrong && s.once(RuleInjectionResult, c.ID) {
 		emit(s.NewFinding(o.Event.TS, RuleInjectionResult, High, "A tool result carries instructions aimed at the model (prompt injection)", []*Call{c}, []Evidence{{
 			What: "signals: " + strings.Join(inj.Signals, ", ") + fmt.Sprintf(" (score %.1f)", inj.Score), CallID: c.ID, Tool: c.Tool,
 			Excerpt: inj.Excerpt, Hash: hashString(text),
@@ -196,7 +196,7 @@ func followThrough(s *Session, o *Observation, emit Emit) {
 		if len(carried) == 0 {
 			rule, title = RuleInjectedToolCall, "The agent calls a tool that injected instructions told it to use"
 		}
-		if !s.once(rule + c.ID) {
+		if !s.once(rule, c.ID) {
 			continue
 		}
 		what := "injected text (score " + fmt.Sprintf("%.1f", p.Injection.Score) + ") in the result of " + p.Call.Tool

@@ -50,7 +50,7 @@ type Session struct {
 	// Passages are the tool results that read as instructions to the model.
 	Passages []*Passage
 
-	emitted map[string]bool
+	emitted map[onceKey]bool
 	// toolNames caches ToolNames until the next tools/list, toolNamesHash
 	// their hash.
 	toolNames     []string
@@ -256,20 +256,25 @@ func (s *Session) CarriedFrom(c *Call) []Carried {
 // SeenInArgs reports whether an earlier call of the session carried v.
 func (s *Session) SeenInArgs(v textscan.Value) bool { return s.argValues[v] }
 
-// once reports whether key is new for the session, remembering it: a
-// detection reports one thing once.
-func (s *Session) once(key string) bool {
-	if s.emitted[key] {
+// once reports whether key is new for rule in the session, remembering
+// it: a detection reports one thing once.
+func (s *Session) once(rule, key string) bool {
+	k := onceKey{rule, key}
+	if s.emitted[k] {
 		return false
 	}
 	if len(s.emitted) < maxEmittedKeys {
 		if s.emitted == nil {
-			s.emitted = map[string]bool{}
+			s.emitted = map[onceKey]bool{}
 		}
-		s.emitted[key] = true
+		s.emitted[k] = true
 	}
 	return true
 }
+
+// onceKey is what a detection reported once: a rule and a key of the
+// rule's choosing.
+type onceKey struct{ rule, key string }
 
 // NewFinding builds a finding of rule on the session about calls.
 func (s *Session) NewFinding(ts time.Time, rule string, sev Severity, title string, calls []*Call, ev []Evidence) Finding {

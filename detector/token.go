@@ -111,7 +111,7 @@ func (d *tokens) use(s *Session, o *Observation, tok *schemas.Token, emit Emit) 
 		f.ID = FindingID(rule, s.ID, fp, f.CallIDs)
 		emit(f)
 	}
-	if tok.Exp > 0 && ts.After(time.Unix(tok.Exp, 0).Add(expirySkew)) && s.once(RuleTokenExpired+fp) {
+	if tok.Exp > 0 && ts.After(time.Unix(tok.Exp, 0).Add(expirySkew)) && s.once(RuleTokenExpired, fp) {
 		finding(RuleTokenExpired, Medium, "A bearer token is used after it expired",
 			fmt.Sprintf("token %s… expired at %s, used at %s", short, time.Unix(tok.Exp, 0).UTC().Format(time.RFC3339), ts.UTC().Format(time.RFC3339)))
 	}
@@ -127,7 +127,7 @@ func (d *tokens) use(s *Session, o *Observation, tok *schemas.Token, emit Emit) 
 	}
 	if len(tok.Aud) > 0 {
 		resources := d.resourcesOf(s, rec.Server)
-		if len(resources) > 0 && !audienceMatches(tok.Aud, resources) && s.once(RuleTokenAudienceMismatch+fp) {
+		if len(resources) > 0 && !audienceMatches(tok.Aud, resources) && s.once(RuleTokenAudienceMismatch, fp) {
 			finding(RuleTokenAudienceMismatch, High, "A bearer token issued for another audience is presented to this server (token passthrough or replay)",
 				fmt.Sprintf("token %s… audience %s; server resource %s", short, strings.Join(tok.Aud, ", "), strings.Join(resources, ", ")))
 		}
@@ -138,13 +138,13 @@ func (d *tokens) use(s *Session, o *Observation, tok *schemas.Token, emit Emit) 
 		d.fps.put(fp, h)
 	}
 	if key := serverKey(rec.Server); !slices.Contains(h.servers, key) {
-		if len(h.servers) > 0 && s.once(RuleTokenMultiServer+fp+key) {
+		if len(h.servers) > 0 && s.once(RuleTokenMultiServer, fp+key) {
 			finding(RuleTokenMultiServer, High, "One bearer token is presented to several servers",
 				fmt.Sprintf("token %s… at %s, earlier at %s", short, key, strings.Join(h.servers, ", ")))
 		}
 		h.servers = pushKnown(h.servers, key)
 	}
-	if earlier := h.presentedFrom(rec.Host, s.ID); len(earlier) > 0 && s.once(RuleTokenMultiHost+fp+rec.Host) {
+	if earlier := h.presentedFrom(rec.Host, s.ID); len(earlier) > 0 && s.once(RuleTokenMultiHost, fp+rec.Host) {
 		finding(RuleTokenMultiHost, High, "One bearer token is used from several hosts",
 			fmt.Sprintf("token %s… from host %s, earlier from %s", short, rec.Host, strings.Join(earlier, ", ")))
 	}
@@ -242,7 +242,7 @@ func (d *tokens) auth(s *Session, o *Observation, a *schemas.AuthEvent, emit Emi
 			}
 		}
 	}
-	if a.Type == schemas.AuthAuthorizationRequest && a.CodeChallengeMethod != "S256" && s.once(RuleOAuthNoPKCE+a.Endpoint) {
+	if a.Type == schemas.AuthAuthorizationRequest && a.CodeChallengeMethod != "S256" && s.once(RuleOAuthNoPKCE, a.Endpoint) {
 		method := a.CodeChallengeMethod
 		if method == "" {
 			method = "none"
@@ -252,21 +252,21 @@ func (d *tokens) auth(s *Session, o *Observation, a *schemas.AuthEvent, emit Emi
 		})
 	}
 	if a.Endpoint != "" && a.Type != schemas.AuthTokenResponse {
-		if sev, why := suspiciousEndpoint(a.Endpoint, a.Type, as.issuers); why != nil && s.once(RuleOAuthSuspiciousURL+a.Endpoint) {
+		if sev, why := suspiciousEndpoint(a.Endpoint, a.Type, as.issuers); why != nil && s.once(RuleOAuthSuspiciousURL, a.Endpoint) {
 			finding(RuleOAuthSuspiciousURL, sev, "An OAuth endpoint looks wrong for an authorization server", Evidence{
 				What: string(a.Type) + " endpoint: " + strings.Join(why, "; "), Excerpt: endpointExcerpt(a.Endpoint), Hash: hashString(a.Endpoint),
 			})
 		}
 	}
 	if a.RedirectURI != "" {
-		if u, err := url.Parse(a.RedirectURI); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && s.once(RuleOAuthSuspiciousURL+a.RedirectURI) {
+		if u, err := url.Parse(a.RedirectURI); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && s.once(RuleOAuthSuspiciousURL, a.RedirectURI) {
 			finding(RuleOAuthSuspiciousURL, Medium, "An OAuth flow redirects to a plain-http address", Evidence{
 				What: "redirect_uri is http and not loopback", Excerpt: endpointExcerpt(a.RedirectURI), Hash: hashString(a.RedirectURI),
 			})
 		}
 	}
 	if a.Type == schemas.AuthTokenResponse && a.Token != nil && a.Token.Iss != "" && len(as.issuers) > 0 {
-		if u, err := url.Parse(a.Token.Iss); err == nil && u.Hostname() != "" && !sameSite(strings.ToLower(u.Hostname()), as.issuers) && s.once(RuleOAuthSuspiciousURL+a.Token.Iss) {
+		if u, err := url.Parse(a.Token.Iss); err == nil && u.Hostname() != "" && !sameSite(strings.ToLower(u.Hostname()), as.issuers) && s.once(RuleOAuthSuspiciousURL, a.Token.Iss) {
 			finding(RuleOAuthSuspiciousURL, Medium, "An issued token names another issuer than the authorization server's metadata", Evidence{
 				What: "token iss host is not the metadata's (" + strings.Join(as.issuers, ", ") + ")", Excerpt: endpointExcerpt(a.Token.Iss), Hash: hashString(a.Token.Iss),
 			})

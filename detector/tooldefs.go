@@ -150,7 +150,7 @@ func (d *toolDefs) Observe(s *Session, o *Observation, emit Emit) {
 	case o.Tools != nil:
 		d.toolsListed(s, ts, o, emit)
 	case ev.Kind == schemas.EventKind(mcp.KindNotification) && ev.Method == "notifications/tools/list_changed" && ev.Dir == schemas.ServerToClient:
-		if s.once(RuleToolListChanged + ev.ServerName) {
+		if s.once(RuleToolListChanged, ev.ServerName) {
 			emit(withServer(s.NewFinding(ev.TS, RuleToolListChanged, Low, "A server announced that its tool list changed", nil, []Evidence{{
 				What: "notifications/tools/list_changed from " + ev.ServerName + "; later definitions are compared with earlier ones",
 			}}), ev.ServerName, ""))
@@ -194,7 +194,7 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 		how, where = "url", srv.URL
 	}
 	if srv.Version != "" && !slices.Contains(h.versions, srv.Version) {
-		if len(h.versions) > 0 && s.once(RuleServerChanged+"v"+srv.Name+srv.Version) {
+		if len(h.versions) > 0 && s.once(RuleServerChanged, "v"+srv.Name+srv.Version) {
 			f := s.NewFinding(o.Event.TS, RuleServerChanged, Low, "A server reports a version not seen before under its name", nil, []Evidence{{
 				What: fmt.Sprintf("server %q version %q; earlier: %s", srv.Name, srv.Version, strings.Join(h.versions, ", ")),
 			}})
@@ -205,7 +205,7 @@ func (d *toolDefs) serverChanged(s *Session, ts *toolSession, o *Observation, em
 	}
 	if how != "" && !slices.ContainsFunc(h.launches, func(l string) bool { return isLaunch(l, how, where) }) {
 		launch := how + " " + where
-		if len(h.launches) > 0 && s.once(RuleServerChanged+"l"+srv.Name+launch) {
+		if len(h.launches) > 0 && s.once(RuleServerChanged, "l"+srv.Name+launch) {
 			f := s.NewFinding(o.Event.TS, RuleServerChanged, Medium, "A server runs from a command or URL not seen before under its name", nil, []Evidence{{
 				What:    fmt.Sprintf("server %q launched by a new %s; earlier: %s", srv.Name, how, strings.Join(h.launches, "; ")),
 				Excerpt: textscan.Excerpt(launch, 0), Hash: hashString(launch),
@@ -334,7 +334,7 @@ func (d *toolDefs) poisoned(s *Session, o *Observation, t *Tool, a *toolAnalysis
 	ts := o.Event.TS
 	id := o.Call.ID
 	calls := []*Call{o.Call}
-	if a.hidden.Any() && s.once(RuleToolHiddenCharacters+t.Server+"\x00"+t.Name) {
+	if a.hidden.Any() && s.once(RuleToolHiddenCharacters, t.Server+"\x00"+t.Name) {
 		// Tag characters, bidi overrides and terminal escapes have no place
 		// in a definition; zero-width characters (emoji joiners) and other
 		// controls can be sloppy text.
@@ -352,7 +352,7 @@ func (d *toolDefs) poisoned(s *Session, o *Observation, t *Tool, a *toolAnalysis
 		}
 		emit(withServer(s.NewFinding(ts, RuleToolHiddenCharacters, sev, "A tool definition hides text from the user (invisible or escape characters)", calls, []Evidence{ev}), t.Server, t.Name))
 	}
-	if sev, ok := a.descSeverity(); ok && s.once(RuleToolPoisonedDescription+t.Server+"\x00"+t.Name) {
+	if sev, ok := a.descSeverity(); ok && s.once(RuleToolPoisonedDescription, t.Server+"\x00"+t.Name) {
 		var ev []Evidence
 		if a.score >= descMedium {
 			ev = append(ev, Evidence{What: fmt.Sprintf("instructions aimed at the model: %s (score %.1f)", strings.Join(a.signals, ", "), a.score), CallID: id, Tool: t.Name, Excerpt: a.excerpt, Hash: hashString(t.Description)})
@@ -362,7 +362,7 @@ func (d *toolDefs) poisoned(s *Session, o *Observation, t *Tool, a *toolAnalysis
 		}
 		emit(withServer(s.NewFinding(ts, RuleToolPoisonedDescription, sev, "A tool description carries instructions aimed at the model (tool poisoning)", calls, ev), t.Server, t.Name))
 	}
-	if len(a.schema) > 0 && s.once(RuleToolPoisonedSchema+t.Server+"\x00"+t.Name) {
+	if len(a.schema) > 0 && s.once(RuleToolPoisonedSchema, t.Server+"\x00"+t.Name) {
 		sev := Info
 		ev := make([]Evidence, 0, min(len(a.schema), 4))
 		for i, is := range a.schema {
@@ -429,7 +429,7 @@ func (d *toolDefs) rugPull(s *Session, ts *toolSession, o *Observation, t *Tool,
 	default:
 		return
 	}
-	if !s.once(fmt.Sprintf("%s%s\x00%s\x00%x", RuleToolRugPull, t.Server, t.Name, t.Hash)) {
+	if !s.once(RuleToolRugPull, fmt.Sprintf("%s\x00%s\x00%x", t.Server, t.Name, t.Hash)) {
 		return
 	}
 	sev := Medium
@@ -517,7 +517,7 @@ func (d *toolDefs) shadowing(s *Session, o *Observation, server string, emit Emi
 		t := mine[name]
 		for _, other := range others {
 			ot := s.Servers[other][name]
-			if ot == nil || !s.once(RuleToolShadowedName+name) {
+			if ot == nil || !s.once(RuleToolShadowedName, name) {
 				continue
 			}
 			sev := Medium
@@ -557,7 +557,7 @@ func (d *toolDefs) crossRefs(s *Session, o *Observation, server string, tools ma
 			if ref == name || tools[ref] != nil {
 				continue
 			}
-			if !s.once(RuleToolCrossServerRef + server + "\x00" + name + "\x00" + ref) {
+			if !s.once(RuleToolCrossServerRef, server+"\x00"+name+"\x00"+ref) {
 				continue
 			}
 			sev := Medium

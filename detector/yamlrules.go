@@ -73,7 +73,7 @@ func (d *patternRules) Observe(s *Session, o *Observation, emit Emit) {
 		case p.In == rules.InDefinitions && len(o.Tools) > 0:
 			for _, t := range o.Tools {
 				text := t.Name + "\n" + t.Description + "\n" + t.Schema
-				if at := d.set.Scan(text).Index(i, 0, len(text)); at >= 0 && s.once(r.ID+t.Server+"/"+t.Name) {
+				if at := d.set.Scan(text).Index(i, 0, len(text)); at >= 0 && s.once(r.ID, t.Server+"/"+t.Name) {
 					f := s.NewFinding(o.Event.TS, r.ID, severityOf(r), r.Title, nil, []Evidence{{
 						What: "tool definition matches the rule's pattern", Tool: t.Name, Excerpt: textscan.Excerpt(text, at), Hash: hashString(text),
 					}})
@@ -99,7 +99,7 @@ func (d *patternRules) matchLeaves(s *Session, o *Observation, i int, leaves []t
 	r := d.rules[i]
 	for k, l := range leaves {
 		at := d.match(i, texts[k], &hits[k])
-		if at < 0 || !s.once(r.ID+o.Call.ID) {
+		if at < 0 || !s.once(r.ID, o.Call.ID) {
 			continue
 		}
 		emit(s.NewFinding(o.Event.TS, r.ID, severityOf(r), r.Title, []*Call{o.Call}, []Evidence{{
@@ -127,7 +127,7 @@ func (d sequenceRules) Observe(s *Session, o *Observation, emit Emit) {
 			continue
 		}
 		chain := matchSteps(s, r.Steps, o.Call)
-		if chain == nil || !s.once(r.ID+o.Call.ID) {
+		if chain == nil || !s.once(r.ID, o.Call.ID) {
 			continue
 		}
 		ev := make([]Evidence, 0, len(chain))
