@@ -236,9 +236,19 @@ func InstructionParts(s string, parts [][2]int) []bool {
 // instructionParts is InstructionParts with s scanned (h) and told whether
 // it hides characters: if it does not, none of its parts does.
 func instructionParts(s string, h *prefilter.Hits, hidden bool, parts [][2]int) []bool {
+	// The spans of every signal share one allocation.
+	n := 0
+	for i := range signals {
+		for k := range signals[i].triggers {
+			n += len(h.Keyword(triggerBase[i] + k))
+		}
+	}
+	all := make([]span, 0, n)
 	triggers := make([][]span, len(signals))
 	for i := range signals {
-		triggers[i] = triggerSpans(h, i)
+		from := len(all)
+		all = appendTriggerSpans(all, h, i)
+		triggers[i] = all[from:len(all):len(all)]
 	}
 	out := make([]bool, len(parts))
 	for k, p := range parts {
@@ -261,16 +271,17 @@ func instructionParts(s string, h *prefilter.Hits, hidden bool, parts [][2]int) 
 // span is where a trigger occurs.
 type span struct{ from, to int32 }
 
-// triggerSpans returns where the triggers of signal sig occur, by start.
-func triggerSpans(h *prefilter.Hits, sig int) []span {
-	out := []span{}
+// appendTriggerSpans appends where the triggers of signal sig occur, by
+// start.
+func appendTriggerSpans(dst []span, h *prefilter.Hits, sig int) []span {
+	from := len(dst)
 	for k, t := range signals[sig].triggers {
 		for _, at := range h.Keyword(triggerBase[sig] + k) {
-			out = append(out, span{at, at + int32(len(t))})
+			dst = append(dst, span{at, at + int32(len(t))})
 		}
 	}
-	slices.SortFunc(out, func(a, b span) int { return int(a.from - b.from) })
-	return out
+	slices.SortFunc(dst[from:], func(a, b span) int { return int(a.from - b.from) })
+	return dst
 }
 
 // within reports whether one of spans (by start) lies in [from, to).
@@ -357,7 +368,7 @@ const (
 // match holds a trigger, and no match spans more than the window), so
 // long texts cost a scan for the triggers, not a regular expression over
 // all of them. h is lower scanned by signalSet; triggers, when given, are
-// the signal's triggerSpans.
+// the signal's trigger spans (appendTriggerSpans).
 func findSignal(h *prefilter.Hits, sig, from, to int, triggers []span) int {
 	sg := &signals[sig]
 	if to-from <= windowBefore+windowAfter {
