@@ -164,6 +164,9 @@ func toolNamesHash(names []string) uint64 {
 func (s *Session) appendCall(c *Call) {
 	c.Index = s.callCount
 	s.callCount++
+	if s.calls == nil {
+		s.calls = make([]*Call, 0, 8) // most sessions make a few calls
+	}
 	if len(s.calls) == maxCallsKept {
 		copy(s.calls, s.calls[1:])
 		s.calls = s.calls[:maxCallsKept-1]

@@ -231,6 +231,9 @@ func (x *firstIndex[K, KS]) add(c *Call, t *leafText, max int) {
 	if len(x.pending) == maxIndexEntries {
 		x.settle()
 	}
+	if x.pending == nil {
+		x.pending = make([]indexEntry, 0, 4) // most sessions get a few results
+	}
 	x.pending = append(x.pending, indexEntry{c, t})
 }
 
