@@ -184,7 +184,7 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 			c.Injection = e.scoreResult(s, c)
 			rememberResult = c
 		case "tools/list":
-			list := e.msgs.toolList(ev.ServerName, ev.Result)
+			list := msg.toolList(e.msgs, i, ev.ServerName)
 			o.Tools, o.toolList = list.tools, list
 			s.listed(ev.ServerName, list)
 		}

@@ -47,6 +47,10 @@ type parsedMessage struct {
 	// a batch, saving two allocations.
 	one        [1]mcp.Message
 	oneDecoded [1]*decodedLeaves
+	// tools is the toolList of the result of a message that is not a
+	// batch, as listed by tools.server (such a result is seen again and
+	// again, from one server).
+	tools *decodedTools
 }
 
 // callArgs is messageCache.callArgs of message i's params.
@@ -55,6 +59,18 @@ func (p *parsedMessage) callArgs(mc *messageCache, i int) *decodedLeaves {
 		p.decoded[i] = mc.callArgs(p.msgs[i].Params, p.kept)
 	}
 	return p.decoded[i]
+}
+
+// toolList is messageCache.toolList of message i's result, listed by
+// server.
+func (p *parsedMessage) toolList(mc *messageCache, i int, server string) *decodedTools {
+	if p.batch {
+		return mc.toolList(server, p.msgs[i].Result, p.kept)
+	}
+	if p.tools == nil || p.tools.server != server {
+		p.tools = mc.toolList(server, p.msgs[i].Result, p.kept)
+	}
+	return p.tools
 }
 
 // toolResult is messageCache.toolResult of message i's result.
@@ -244,15 +260,19 @@ func (mc *messageCache) toolResult(result jsontext.Value, stable bool) *decodedL
 	})
 }
 
-// toolList returns the definitions of a tools/list result (decodeTools).
-func (mc *messageCache) toolList(server string, result jsontext.Value) *decodedTools {
+// toolList returns the definitions of a tools/list result (decodeTools);
+// stable is as for callArgs.
+func (mc *messageCache) toolList(server string, result jsontext.Value, stable bool) *decodedTools {
 	key := xxhash.Sum64String(server) ^ xxhash.Sum64(result)*31
 	if d := mc.lists[key]; d != nil && d.server == server && bytes.Equal(d.raw, result) {
 		return d
 	}
 	d := &decodedTools{server: server, tools: decodeTools(server, result)}
 	if mc.keep(len(mc.lists), len(result)) {
-		d.raw = bytes.Clone(result)
+		d.raw = result
+		if !stable {
+			d.raw = bytes.Clone(result)
+		}
 		mc.lists[key] = d
 	}
 	return d

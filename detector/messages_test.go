@@ -79,3 +79,21 @@ func TestParsedEvents(t *testing.T) {
 		t.Error("a message longer than maxCachedMessage was kept")
 	}
 }
+
+// TestToolListOfServer checks that a tools/list result a parsed message
+// keeps is the list of the server that sent it: the same bytes from
+// another server list that server's tools.
+func TestToolListOfServer(t *testing.T) {
+	mc := newMessageCache()
+	msg := []byte(`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"send_email","description":"Sends.","inputSchema":{"type":"object"}}]}}`)
+	for _, server := range []string{"mail", "mail", "evil", "mail"} {
+		p := mc.parse(msg)
+		list := p.toolList(mc, 0, server)
+		if list.server != server || len(list.tools) != 1 || list.tools[0].Server != server {
+			t.Fatalf("list of %q: server %q, tools %+v", server, list.server, list.tools)
+		}
+		if again := p.toolList(mc, 0, server); again != list {
+			t.Errorf("list of %q is decoded again on a second look-up", server)
+		}
+	}
+}
