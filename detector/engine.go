@@ -162,17 +162,12 @@ func (e *Engine) observe(s *Session, rec *schemas.Record, ev *schemas.Event, msg
 			s.appendCall(c)
 			addCall = c
 		}
-		if len(s.pending) < 4096 {
-			if s.pending == nil {
-				s.pending = map[pendingKey]*Call{}
-			}
-			s.pending[pendingKey{ev.ServerName, c.ID}] = c
+		if s.pending.len() < maxPending {
+			s.pending.put(pendingKey{c.Server, c.ID}, c)
 		}
 		o.Call = c
 	case ev.Dir == schemas.ServerToClient && (ev.Kind == schemas.EventKind(mcp.KindResult) || ev.Kind == schemas.EventKind(mcp.KindError)):
-		key := pendingKey{ev.ServerName, string(ev.RPCID)}
-		c := s.pending[key]
-		delete(s.pending, key)
+		c, _ := s.pending.take(pendingKey{ev.ServerName, string(ev.RPCID)})
 		if c == nil {
 			break
 		}

@@ -37,7 +37,9 @@ type Session struct {
 	// calls are the latest tool calls, oldest first; callCount counts all.
 	calls     []*Call
 	callCount int
-	pending   map[pendingKey]*Call
+	// pending are the requests waiting for their response (at most
+	// maxPending).
+	pending smallMap[pendingKey, *Call]
 
 	// shingles maps a text fingerprint of a tool result to the first call
 	// whose result held it.
@@ -50,7 +52,7 @@ type Session struct {
 	// Passages are the tool results that read as instructions to the model.
 	Passages []*Passage
 
-	emitted map[onceKey]bool
+	emitted smallMap[onceKey, struct{}]
 	// toolNames caches ToolNames until the next tools/list, toolNamesHash
 	// their hash.
 	toolNames     []string
@@ -70,9 +72,13 @@ type Passage struct {
 	Tools []string
 }
 
+// pendingKey identifies a request waiting for its response.
 type pendingKey struct {
 	server, id string
 }
+
+// maxPending bounds the requests a session keeps waiting for a response.
+const maxPending = 4096
 
 // newSession returns an empty session; its maps are made on first write
 // (most sessions are short).
@@ -126,7 +132,11 @@ func (s *Session) ToolNames() []string {
 		}
 		return s.toolNames
 	}
-	names := []string{}
+	n := 0
+	for _, tools := range s.Servers {
+		n += len(tools)
+	}
+	names := make([]string, 0, n)
 	for _, tools := range s.Servers {
 		for name := range tools {
 			names = append(names, name)
@@ -263,14 +273,11 @@ func (s *Session) SeenInArgs(v textscan.Value) bool { return s.argValues[v] }
 // it: a detection reports one thing once.
 func (s *Session) once(rule, key string) bool {
 	k := onceKey{rule, key}
-	if s.emitted[k] {
+	if _, done := s.emitted.get(k); done {
 		return false
 	}
-	if len(s.emitted) < maxEmittedKeys {
-		if s.emitted == nil {
-			s.emitted = map[onceKey]bool{}
-		}
-		s.emitted[k] = true
+	if s.emitted.len() < maxEmittedKeys {
+		s.emitted.put(k, struct{}{})
 	}
 	return true
 }
