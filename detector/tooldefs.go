@@ -107,10 +107,10 @@ type toolSession struct {
 	// except those of lists (one per server: its first, when its names are
 	// unique) kept whole in lists; counted keys of both together.
 	defs    map[toolKey]toolSnap
-	lists   map[string]*decodedTools
+	lists   smallMap[string, *decodedTools]
 	inLists int
 	// perTool marks the servers whose definitions are in defs.
-	perTool map[string]bool
+	perTool smallMap[string, struct{}]
 	// servers are the servers the session used, as last seen (at most
 	// maxSessionServers, by name: sessions have a handful).
 	servers []schemas.Server
@@ -281,24 +281,19 @@ func (d *toolDefs) toolsListed(s *Session, ts *toolSession, o *Observation, emit
 // instead of copying each definition. Otherwise the definitions go to
 // ts.defs one by one, after those of a list kept whole before.
 func (d *toolDefs) keepList(ts *toolSession, server string, list *decodedTools) bool {
-	if list != nil && ts.lists[server] == nil && !ts.perTool[server] &&
+	_, kept := ts.lists.get(server)
+	_, perTool := ts.perTool.get(server)
+	if list != nil && !kept && !perTool &&
 		len(list.toolsByName()) == len(list.tools) && ts.inLists+len(ts.defs)+len(list.tools) <= maxSessionDefs {
-		if ts.lists == nil {
-			ts.lists = make(map[string]*decodedTools, 1)
-		}
-		ts.lists[server] = list
+		ts.lists.put(server, list)
 		ts.inLists += len(list.tools)
 		return true
 	}
 	if ts.defs == nil {
 		ts.defs = map[toolKey]toolSnap{}
 	}
-	if ts.perTool == nil {
-		ts.perTool = make(map[string]bool, 1)
-	}
-	ts.perTool[server] = true
-	if kept := ts.lists[server]; kept != nil {
-		delete(ts.lists, server)
+	ts.perTool.put(server, struct{}{})
+	if kept, ok := ts.lists.take(server); ok {
 		ts.inLists -= len(kept.tools)
 		for i := range kept.tools {
 			t := &kept.tools[i]
