@@ -137,52 +137,45 @@ func (sc *scratch) keep(starts []start, kws []kwHit) {
 }
 
 // bucketStarts sets cands and candFrom: starts, in the order found, by
-// expression (a counting sort, which keeps the order within each).
+// expression.
 func (h *Hits) bucketStarts(starts []start) {
-	if len(starts) == 0 {
-		return
+	if len(starts) > 0 {
+		h.cands, h.candFrom = bucket(starts, len(h.set.exprs),
+			func(st start) int32 { return st.expr }, func(st start) start { return st })
 	}
-	h.candFrom = make([]int32, len(h.set.exprs)+1)
-	for _, st := range starts {
-		h.candFrom[st.expr+1]++
-	}
-	for k := 1; k < len(h.candFrom); k++ {
-		h.candFrom[k] += h.candFrom[k-1]
-	}
-	// Filled from the back, each expression's places end where the next
-	// expression's begin; the ends are then the starts again.
-	h.cands = make([]start, len(starts))
-	for i := len(starts) - 1; i >= 0; i-- {
-		e := starts[i].expr + 1
-		h.candFrom[e]--
-		h.cands[h.candFrom[e]] = starts[i]
-	}
-	copy(h.candFrom, h.candFrom[1:])
-	h.candFrom[len(h.candFrom)-1] = int32(len(starts))
 }
 
 // bucketKeywords sets kwPos and kwFrom: the places of kws by keyword, each
 // keyword's in the order found, which is increasing.
 func (h *Hits) bucketKeywords(kws []kwHit) {
-	if len(kws) == 0 {
-		return
+	if len(kws) > 0 {
+		h.kwPos, h.kwFrom = bucket(kws, len(h.set.keywords),
+			func(kh kwHit) int32 { return kh.kw }, func(kh kwHit) int32 { return kh.pos })
 	}
-	n := len(h.set.keywords)
-	h.kwFrom = make([]int32, n+1)
-	for _, kh := range kws {
-		h.kwFrom[kh.kw+1]++
+}
+
+// bucket groups elem(item) of items by key(item), in [0, n), with a
+// counting sort, which keeps the order of items within each group: group
+// k is out[from[k]:from[k+1]].
+func bucket[T, E any](items []T, n int, key func(T) int32, elem func(T) E) (out []E, from []int32) {
+	from = make([]int32, n+1)
+	for _, it := range items {
+		from[key(it)+1]++
 	}
-	for i := 1; i < len(h.kwFrom); i++ {
-		h.kwFrom[i] += h.kwFrom[i-1]
+	for k := 1; k <= n; k++ {
+		from[k] += from[k-1]
 	}
-	h.kwPos = make([]int32, len(kws))
-	for i := len(kws) - 1; i >= 0; i-- {
-		k := kws[i].kw + 1
-		h.kwFrom[k]--
-		h.kwPos[h.kwFrom[k]] = kws[i].pos
+	// Filled from the back, each group ends where the next one begins;
+	// the ends are then the starts, one place down.
+	out = make([]E, len(items))
+	for i := len(items) - 1; i >= 0; i-- {
+		k := key(items[i]) + 1
+		from[k]--
+		out[from[k]] = elem(items[i])
 	}
-	copy(h.kwFrom, h.kwFrom[1:])
-	h.kwFrom[n] = int32(len(kws))
+	copy(from, from[1:])
+	from[n] = int32(len(items))
+	return out, from
 }
 
 // lowerBytes returns s with its ASCII letters lower-cased. When there are
