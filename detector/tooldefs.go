@@ -313,7 +313,9 @@ const maxSessionDefs = 4096
 
 // analyze returns the analysis of a definition, cached by its hash.
 func (d *toolDefs) analyze(t *Tool) *toolAnalysis {
-	if a := d.analyses[t.Hash]; a != nil && a.name == t.Name {
+	// A hash may collide (xxhash is no defence against a crafted
+	// definition): the entry must be of the same definition.
+	if a := d.analyses[t.Hash]; a != nil && a.name == t.Name && a.description == t.Description && a.schemaJSON == t.Schema {
 		return a
 	}
 	a := analyzeTool(t)
@@ -583,8 +585,10 @@ var instructive = regexp.MustCompile(`(?i)\b(must|always|never|should|instead|wh
 // toolAnalysis is what one definition's text shows, independent of the
 // session.
 type toolAnalysis struct {
-	name     string
-	revealed string // the description as the model sees it
+	// name, description and schemaJSON are those of the definition
+	// analysed (shared with it).
+	name, description, schemaJSON string
+	revealed                      string // the description as the model sees it
 	// score is the injection score of the description plus the
 	// definition-specific signals; signals name them; excerpt shows the
 	// strongest.
@@ -661,7 +665,7 @@ var defSignals = []struct {
 var selfRef = regexp.MustCompile(`(?i)\b(this|the current) (tool|function)\b`)
 
 func analyzeTool(t *Tool) *toolAnalysis {
-	a := &toolAnalysis{name: t.Name}
+	a := &toolAnalysis{name: t.Name, description: t.Description, schemaJSON: t.Schema}
 	a.hidden = textscan.HiddenChars(t.Description)
 	if a.hidden.Any() {
 		a.hiddenWhere = "description"
