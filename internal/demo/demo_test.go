@@ -96,17 +96,9 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole pipeline")
 	}
-	root := repoRoot(t)
-	mcptrail, collector := binaries(t)
-	cfg := Config{
-		Mcptrail: mcptrail, Collector: collector, MCPServers: mcpServersDir(),
-		ChdbBridge:  filepath.Join(root, "deployments", "chdb", "bridge.py"),
-		DataDir:     filepath.Join(t.TempDir(), "data"),
-		SummaryJSON: filepath.Join(t.TempDir(), "out", "summary.json"),
-		Grafana:     "http://127.0.0.1:3000",
-	}
-	_, err := locate(context.Background(), &cfg)
-	prerequisite(t, err)
+	cfg := realConfig(t)
+	cfg.SummaryJSON = filepath.Join(t.TempDir(), "out", "summary.json")
+	cfg.Grafana = "http://127.0.0.1:3000"
 
 	out := &syncbuf.Buffer{}
 	cfg.Stdout = out
@@ -187,21 +179,30 @@ func leftNothing(t *testing.T, dataDir string) {
 	}
 }
 
+// realConfig returns the demo's configuration on the real components (the
+// built binaries, the npm MCP servers, the chDB bridge) with a data dir of
+// the test's, located; a missing prerequisite skips the test (or fails it
+// in CI, see prerequisite).
+func realConfig(t *testing.T) Config {
+	t.Helper()
+	mcptrail, collector := binaries(t)
+	cfg := Config{
+		Mcptrail: mcptrail, Collector: collector, MCPServers: mcpServersDir(),
+		ChdbBridge: filepath.Join(repoRoot(t), "deployments", "chdb", "bridge.py"),
+		DataDir:    filepath.Join(t.TempDir(), "data"),
+	}
+	_, err := locate(context.Background(), &cfg)
+	prerequisite(t, err)
+	return cfg
+}
+
 // TestDemoInterrupted: cancelling the run (Ctrl-C) stops every child and
 // removes the data dir.
 func TestDemoInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
-	root := repoRoot(t)
-	mcptrail, collector := binaries(t)
-	cfg := Config{
-		Mcptrail: mcptrail, Collector: collector, MCPServers: mcpServersDir(),
-		ChdbBridge: filepath.Join(root, "deployments", "chdb", "bridge.py"),
-		DataDir:    filepath.Join(t.TempDir(), "data"),
-	}
-	_, err := locate(context.Background(), &cfg)
-	prerequisite(t, err)
+	cfg := realConfig(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &syncbuf.Buffer{}
@@ -211,6 +212,7 @@ func TestDemoInterrupted(t *testing.T) {
 		_, err := Run(ctx, cfg)
 		done <- err
 	}()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(3 * time.Minute):
